@@ -1,0 +1,3 @@
+// Package policy will own per-tool policy decisions as pure functions. Empty
+// until the MCP proxy issue.
+package policy

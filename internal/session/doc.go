@@ -1,0 +1,3 @@
+// Package session will own browser sessions and consent records. Empty until
+// the Authorization server issue.
+package session

@@ -1,0 +1,3 @@
+// Package storagetest is the conformance suite every storage backend runs
+// from its own test file, including concurrency tests with real goroutines.
+package storagetest

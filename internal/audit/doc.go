@@ -1,4 +1,6 @@
-// Package audit owns the security event catalogue (SPEC AU-1), the event
-// record, and the Recorder interface with its sinks (JSONL file, stdout).
-// Hash chaining and detection build on the record shape defined here.
+// Package audit owns the security event catalogue (SPEC AU-1), the Event
+// record and its canonical JSON encoding, and the Recorder interface with
+// its local sinks (JSONL file, any io.Writer such as stdout, fan-out).
+// Hash chaining (AU-2) and detection (AU-3) build on the record shape and
+// the canonical bytes defined here.
 package audit

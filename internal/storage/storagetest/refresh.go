@@ -1,0 +1,200 @@
+package storagetest
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/mcpgate/mcpgate/internal/storage"
+)
+
+var refreshFamilyTests = []testCase{
+	{"RoundTrip", testFamilyRoundTrip},
+	{"CreateExisting", testFamilyCreateExisting},
+	{"Missing", testFamilyMissing},
+	{"Update", testFamilyUpdate},
+	{"List", testFamilyList},
+	{"Revoke", testFamilyRevoke},
+}
+
+func testFamilyRoundTrip(t *testing.T, s storage.Store) {
+	f := newFamily("f1", "github:alice", "client-1")
+	f.RevokedAt = at(-time.Minute) // round-trip every field, revocation included
+	f.RevokeReason = "test"
+	requireAllSet(t, f)
+	tok := newRefreshToken("t1", "f1")
+	tok.UsedAt = at(-2 * time.Minute)
+	tok.SuccessorID = "t2"
+	tok.SuccessorSealed = []byte("sealed successor")
+	tok.GraceUntil = at(-time.Minute)
+	requireAllSet(t, tok)
+
+	must(t, s.CreateRefreshFamily(t.Context(), f, tok), "CreateRefreshFamily")
+	gotF, err := s.GetRefreshFamily(t.Context(), "f1")
+	must(t, err, "GetRefreshFamily")
+	check(t, "family", gotF, f)
+	if !gotF.Revoked() {
+		t.Error("Revoked() = false for a family with RevokedAt set")
+	}
+	gotT, err := s.GetRefreshToken(t.Context(), "t1")
+	must(t, err, "GetRefreshToken")
+	check(t, "refresh token", gotT, tok)
+}
+
+// CreateRefreshFamily stores the family and its first token atomically:
+// when either key is taken, neither record is written.
+func testFamilyCreateExisting(t *testing.T, s storage.Store) {
+	f := newFamily("f1", "github:alice", "client-1")
+	tok := newRefreshToken("t1", "f1")
+	must(t, s.CreateRefreshFamily(t.Context(), f, tok), "CreateRefreshFamily")
+
+	err := s.CreateRefreshFamily(t.Context(), newFamily("f1", "github:mallory", "x"), newRefreshToken("t2", "f1"))
+	wantErr(t, err, storage.ErrAlreadyExists, "CreateRefreshFamily with a taken family ID")
+	_, err = s.GetRefreshToken(t.Context(), "t2")
+	wantErr(t, err, storage.ErrNotFound, "token of a refused family")
+	got, err := s.GetRefreshFamily(t.Context(), "f1")
+	must(t, err, "GetRefreshFamily")
+	check(t, "family after refused create", got, f)
+
+	err = s.CreateRefreshFamily(t.Context(), newFamily("f2", "github:alice", "client-1"), newRefreshToken("t1", "f2"))
+	wantErr(t, err, storage.ErrAlreadyExists, "CreateRefreshFamily with a taken token ID")
+	_, err = s.GetRefreshFamily(t.Context(), "f2")
+	wantErr(t, err, storage.ErrNotFound, "family whose first token was refused")
+	gotT, err := s.GetRefreshToken(t.Context(), "t1")
+	must(t, err, "GetRefreshToken")
+	check(t, "token after refused create", gotT, tok)
+}
+
+func testFamilyMissing(t *testing.T, s storage.Store) {
+	_, err := s.GetRefreshFamily(t.Context(), "nope")
+	wantErr(t, err, storage.ErrNotFound, "GetRefreshFamily of a missing family")
+	_, err = s.GetRefreshToken(t.Context(), "nope")
+	wantErr(t, err, storage.ErrNotFound, "GetRefreshToken of a missing token")
+}
+
+func testFamilyUpdate(t *testing.T, s storage.Store) {
+	f := newFamily("f1", "github:alice", "client-1")
+	must(t, s.CreateRefreshFamily(t.Context(), f, newRefreshToken("t1", "f1")), "CreateRefreshFamily")
+	updaterLaws[storage.RefreshFamily]{
+		stored:  f,
+		missing: newFamily("nope", "github:alice", "client-1"),
+		update: func(k storage.RefreshFamily, fn func(storage.RefreshFamily) (storage.RefreshFamily, error)) error {
+			return s.UpdateRefreshFamily(t.Context(), k.ID, fn)
+		},
+		get: func(k storage.RefreshFamily) (storage.RefreshFamily, error) {
+			return s.GetRefreshFamily(t.Context(), k.ID)
+		},
+		change: func(f storage.RefreshFamily) storage.RefreshFamily {
+			f.Groups = append(slices.Clip(f.Groups), "new-group")
+			f.UserCheckedAt = f.UserCheckedAt.Add(15 * time.Minute)
+			return f
+		},
+		rekey: func(f storage.RefreshFamily) storage.RefreshFamily { f.ID += "-moved"; return f },
+	}.check(t)
+}
+
+// familySet creates the families the filter tests select from.
+func familySet(t *testing.T, s storage.Store) map[string]storage.RefreshFamily {
+	t.Helper()
+	fams := map[string]storage.RefreshFamily{
+		"alice-c1":   newFamily("alice-c1", "github:alice", "c1"),
+		"alice-c2":   newFamily("alice-c2", "github:alice", "c2"),
+		"bob-c1":     newFamily("bob-c1", "github:bob", "c1"),
+		"bob-c2-old": newFamily("bob-c2-old", "github:bob", "c2"),
+	}
+	old := fams["bob-c2-old"]
+	old.RevokedAt = at(-time.Hour)
+	old.RevokeReason = "logout"
+	fams["bob-c2-old"] = old
+	for id, f := range fams {
+		must(t, s.CreateRefreshFamily(t.Context(), f, newRefreshToken("tok-"+id, id)), "CreateRefreshFamily")
+	}
+	return fams
+}
+
+func familyIDs(l []storage.RefreshFamily) []string {
+	ids := make([]string, len(l))
+	for i, f := range l {
+		ids[i] = f.ID
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func testFamilyList(t *testing.T, s storage.Store) {
+	l, err := s.ListRefreshFamilies(t.Context(), storage.FamilyFilter{IncludeRevoked: true})
+	must(t, err, "ListRefreshFamilies of an empty store")
+	check(t, "families of an empty store", l, nil)
+
+	fams := familySet(t, s)
+	for _, tc := range []struct {
+		f    storage.FamilyFilter
+		want []string
+	}{
+		{storage.FamilyFilter{}, []string{"alice-c1", "alice-c2", "bob-c1"}},
+		{storage.FamilyFilter{IncludeRevoked: true}, []string{"alice-c1", "alice-c2", "bob-c1", "bob-c2-old"}},
+		{storage.FamilyFilter{Subject: "github:bob"}, []string{"bob-c1"}},
+		{storage.FamilyFilter{Subject: "github:bob", IncludeRevoked: true}, []string{"bob-c1", "bob-c2-old"}},
+		{storage.FamilyFilter{ClientID: "c1"}, []string{"alice-c1", "bob-c1"}},
+		{storage.FamilyFilter{ClientID: "c2", IncludeRevoked: true}, []string{"alice-c2", "bob-c2-old"}},
+		{storage.FamilyFilter{Subject: "github:alice", ClientID: "c2"}, []string{"alice-c2"}},
+		{storage.FamilyFilter{Subject: "github:nobody", IncludeRevoked: true}, nil},
+	} {
+		l, err := s.ListRefreshFamilies(t.Context(), tc.f)
+		must(t, err, "ListRefreshFamilies")
+		check(t, "IDs listed for "+showFilter(tc.f), familyIDs(l), tc.want)
+		for _, got := range l {
+			check(t, "listed family "+got.ID, got, fams[got.ID])
+		}
+	}
+}
+
+func showFilter(f storage.FamilyFilter) string {
+	return "subject=" + f.Subject + " client=" + f.ClientID + map[bool]string{true: " +revoked"}[f.IncludeRevoked]
+}
+
+// RevokeRefreshFamilies is the kill switch: it must report exactly what it
+// revoked (each ID is then published to the revocation log) and never touch
+// a family outside the filter or re-revoke one already revoked.
+func testFamilyRevoke(t *testing.T, s storage.Store) {
+	fams := familySet(t, s)
+	now := at(time.Minute)
+
+	ids, err := s.RevokeRefreshFamilies(t.Context(), storage.FamilyFilter{Subject: "github:bob"}, "kill switch", now)
+	must(t, err, "RevokeRefreshFamilies by subject")
+	slices.Sort(ids)
+	check(t, "IDs revoked by subject", ids, []string{"bob-c1"})
+	want := fams["bob-c1"]
+	want.RevokedAt, want.RevokeReason = now, "kill switch"
+	got, err := s.GetRefreshFamily(t.Context(), "bob-c1")
+	must(t, err, "GetRefreshFamily")
+	check(t, "revoked family", got, want)
+	got, err = s.GetRefreshFamily(t.Context(), "bob-c2-old")
+	must(t, err, "GetRefreshFamily")
+	check(t, "family revoked before", got, fams["bob-c2-old"])
+
+	ids, err = s.RevokeRefreshFamilies(t.Context(), storage.FamilyFilter{Subject: "github:bob"}, "again", now)
+	must(t, err, "RevokeRefreshFamilies again")
+	check(t, "IDs revoked by a repeated call", ids, nil)
+
+	later := now.Add(time.Minute)
+	ids, err = s.RevokeRefreshFamilies(t.Context(), storage.FamilyFilter{ClientID: "c1"}, "client deleted", later)
+	must(t, err, "RevokeRefreshFamilies by client")
+	check(t, "IDs revoked by client", ids, []string{"alice-c1"})
+	got, err = s.GetRefreshFamily(t.Context(), "bob-c1")
+	must(t, err, "GetRefreshFamily")
+	if !got.RevokedAt.Equal(now) || got.RevokeReason != "kill switch" {
+		t.Errorf("a second revocation rewrote bob-c1: %v %q", got.RevokedAt, got.RevokeReason)
+	}
+
+	ids, err = s.RevokeRefreshFamilies(t.Context(), storage.FamilyFilter{Subject: "github:alice", ClientID: "c1"}, "x", later)
+	must(t, err, "RevokeRefreshFamilies by subject and client")
+	check(t, "IDs revoked by subject and client", ids, nil)
+
+	untouched, err := s.GetRefreshFamily(t.Context(), "alice-c2")
+	must(t, err, "GetRefreshFamily")
+	check(t, "family outside every filter", untouched, fams["alice-c2"])
+	l, err := s.ListRefreshFamilies(t.Context(), storage.FamilyFilter{})
+	must(t, err, "ListRefreshFamilies")
+	check(t, "unrevoked families left", familyIDs(l), []string{"alice-c2"})
+}

@@ -1,0 +1,62 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mcpgate/mcpgate/internal/storage"
+)
+
+var authCodes = record[storage.AuthCode]{
+	what: "auth code", table: "auth_codes", key: []string{"hash"},
+	cols: []string{"hash", "client_id", "redirect_uri", "code_challenge", "code_challenge_method", "resource",
+		"scopes", "subject", "provider_id", "group_names", "auth_time", "family_id",
+		"created_at", "expires_at", "consumed_at"},
+	args: func(c storage.AuthCode) []any {
+		return []any{c.Hash, c.ClientID, c.RedirectURI, c.CodeChallenge, c.CodeChallengeMethod, c.Resource,
+			jsonText(c.Scopes), c.Subject, c.ProviderID, jsonText(c.Groups), nanos(c.AuthTime), c.FamilyID,
+			nanos(c.CreatedAt), nanos(c.ExpiresAt), nanos(c.ConsumedAt)}
+	},
+	scan: func(sc scanner) (c storage.AuthCode, err error) {
+		err = sc.Scan(blobCol{&c.Hash}, &c.ClientID, &c.RedirectURI, &c.CodeChallenge, &c.CodeChallengeMethod,
+			&c.Resource, jsonCol{&c.Scopes}, &c.Subject, &c.ProviderID, jsonCol{&c.Groups}, timeCol{&c.AuthTime},
+			&c.FamilyID, timeCol{&c.CreatedAt}, timeCol{&c.ExpiresAt}, timeCol{&c.ConsumedAt})
+		return c, err
+	},
+}
+
+// CreateAuthCode stores c; ErrAlreadyExists if its hash is taken.
+func (s *Store) CreateAuthCode(ctx context.Context, c storage.AuthCode) error {
+	if len(c.Hash) == 0 {
+		return errors.New("sqlstore: create auth code: empty hash")
+	}
+	return authCodes.create(ctx, s, s.w, c)
+}
+
+// ConsumeAuthCode marks the code used at now and returns it. RFC 6749
+// §4.1.2: a code is single-use. The claim is one conditional UPDATE, so of
+// any number of concurrent exchanges exactly one sees consumed_at = 0 and
+// wins; the database, not this process, arbitrates, which is what makes it
+// hold across instances. A loser reads the record back and gets
+// ErrConsumed with it, so the caller can revoke what the winner issued.
+func (s *Store) ConsumeAuthCode(ctx context.Context, hash []byte, now time.Time) (storage.AuthCode, error) {
+	if now.IsZero() {
+		// consumed_at = 0 means "unused": a zero now would leave the code
+		// open to replay.
+		return storage.AuthCode{}, errors.New("sqlstore: consume auth code: zero time")
+	}
+	c, err := authCodes.scan(s.w.QueryRowContext(ctx,
+		s.q(`UPDATE auth_codes SET consumed_at = ? WHERE hash = ? AND consumed_at = 0 RETURNING `+authCodes.list()),
+		nanos(now), hash))
+	if !errors.Is(err, sql.ErrNoRows) {
+		return c, s.wrap("consume auth code", err)
+	}
+	c, err = authCodes.get(ctx, s, hash)
+	if err != nil {
+		return storage.AuthCode{}, err
+	}
+	return c, fmt.Errorf("sqlstore: consume auth code: %w", storage.ErrConsumed)
+}

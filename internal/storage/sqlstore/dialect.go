@@ -1,0 +1,83 @@
+package sqlstore
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// dialect is everything that differs between SQLite and PostgreSQL. Queries
+// are written once in portable SQL with "?" placeholders; the dialect
+// rewrites placeholders, column types and row locks.
+type dialect struct {
+	name string // "sqlite" | "postgres", as given to Open
+
+	// dollar rewrites "?" placeholders to "$1", "$2", ... (PostgreSQL).
+	dollar bool
+	// forUpdate is appended to a SELECT that reads a row it is about to
+	// change. PostgreSQL runs READ COMMITTED, so a CAS updater must lock the
+	// row or two writers could both read the old version. SQLite has no row
+	// locks and needs none: every write transaction begins IMMEDIATE and so
+	// holds the database's single write lock from its first statement.
+	forUpdate string
+	// types maps the portable type names used in migrations to the dialect's.
+	types *strings.Replacer
+	// migrationLock, run first in each migration transaction, serialises
+	// concurrent migrators (two instances starting at once). Empty for
+	// SQLite, where the IMMEDIATE transaction already does.
+	migrationLock string
+	// isUnique reports whether err is a unique or primary key violation.
+	isUnique func(err error) bool
+}
+
+var sqliteDialect = &dialect{
+	name:      "sqlite",
+	forUpdate: "",
+	types:     strings.NewReplacer("{blob}", "BLOB"),
+	isUnique: func(err error) bool {
+		var e *sqlite.Error
+		if !errors.As(err, &e) {
+			return false
+		}
+		return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	},
+}
+
+var postgresDialect = &dialect{
+	name:      "postgres",
+	dollar:    true,
+	forUpdate: " FOR UPDATE",
+	types:     strings.NewReplacer("{blob}", "BYTEA"),
+	// The key is arbitrary but fixed: every mcpgate instance sharing the
+	// database must use the same one.
+	migrationLock: "SELECT pg_advisory_xact_lock(7305126472634931301)",
+	isUnique: func(err error) bool {
+		var e *pgconn.PgError
+		return errors.As(err, &e) && e.Code == "23505" // unique_violation
+	},
+}
+
+// rebind rewrites the portable placeholders in q for the dialect. Queries
+// never contain "?" inside string literals, so a plain scan is enough.
+func (d *dialect) rebind(q string) string {
+	if !d.dollar || !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] != '?' {
+			b.WriteByte(q[i])
+			continue
+		}
+		n++
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(n))
+	}
+	return b.String()
+}

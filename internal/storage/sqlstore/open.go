@@ -1,0 +1,139 @@
+package sqlstore
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// sqliteBusyTimeout is how long a writer waits for another process's write
+// lock before giving up with SQLITE_BUSY. In-process writers never wait on
+// it (they queue on the single write connection).
+const sqliteBusyTimeout = 5 * time.Second
+
+// postgresConnectTimeout applies when the DSN sets no connect_timeout, so an
+// unreachable server fails Open instead of hanging on the kernel's TCP
+// timeout.
+const postgresConnectTimeout = 10 * time.Second
+
+// openSQLite opens a write pool and a read pool on the file at path. The
+// options are set here, not taken from the DSN, because the store's
+// correctness depends on them:
+//   - _txlock=immediate: a write transaction takes the write lock at BEGIN,
+//     so a CAS updater's read and write cannot be split by another writer,
+//     and no transaction has to upgrade a read lock (which fails with
+//     SQLITE_BUSY immediately instead of waiting);
+//   - journal_mode=WAL: readers never block the writer or each other;
+//   - synchronous=NORMAL: durable across process crashes; WAL keeps the
+//     database consistent across power loss (the last commits may be lost);
+//   - busy_timeout: writers in other processes wait instead of failing;
+//   - foreign_keys: enforce any FOREIGN KEY a migration declares.
+func openSQLite(path string) (*Store, error) {
+	if err := checkSQLitePath(path); err != nil {
+		return nil, err
+	}
+	busy := fmt.Sprintf("_pragma=busy_timeout(%d)", sqliteBusyTimeout.Milliseconds())
+	w, err := sql.Open("sqlite", path+"?_txlock=immediate&"+busy+
+		"&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)")
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+
+	r, err := sql.Open("sqlite", path+"?"+busy+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	n := max(4, 2*runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	return &Store{d: sqliteDialect, w: w, r: r}, nil
+}
+
+// checkSQLitePath rejects what openSQLite cannot honour, with a message
+// that says why, rather than SQLite's "unable to open database file".
+func checkSQLitePath(path string) error {
+	switch {
+	case path == "":
+		return errors.New("empty DSN: want the path of the database file")
+	case path == ":memory:" || strings.HasPrefix(path, "file:"):
+		return errors.New("want the path of a database file (in-memory databases and file: URIs are not supported; use the memory driver for an ephemeral store)")
+	case strings.ContainsRune(path, '?'):
+		return errors.New("want a plain file path without query parameters (mcpgate sets the SQLite options itself)")
+	}
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("directory %s does not exist (create it first)", dir)
+		}
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	return nil
+}
+
+// openPostgres opens a pgx-backed pool. Parsing the DSN here (rather than
+// in sql.Open) reports a malformed DSN at Open and lets us default the
+// connect timeout.
+func openPostgres(dsn string) (*Store, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, parseError(err)
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = postgresConnectTimeout
+	}
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxIdleConns(16)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	return &Store{
+		d: postgresDialect, w: db, r: db,
+		txOpts: &sql.TxOptions{Isolation: sql.LevelReadCommitted},
+	}, nil
+}
+
+// parseError rebuilds a pgx parse error without the copy of the DSN pgx
+// puts in it: pgx redacts passwords there only on a best-effort basis (as
+// does net/url, whose errors quote the whole URL), and Open already names
+// the DSN, redacted by RedactDSN. What is kept is pgx's fixed description
+// ("invalid port") and the underlying cause.
+func parseError(err error) error {
+	var pe *pgconn.ParseConfigError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	full, cause := pe.Error(), pe.Unwrap()
+	if cause != nil {
+		full = strings.TrimSuffix(full, " ("+cause.Error()+")")
+		var ue *url.Error
+		if errors.As(cause, &ue) {
+			cause = ue.Err
+		}
+	}
+	msg := "cannot parse"
+	if i := strings.LastIndex(full, "`: "); i >= 0 {
+		msg = full[i+len("`: "):]
+	}
+	if cause != nil {
+		return fmt.Errorf("invalid DSN: %s: %w", msg, cause)
+	}
+	return fmt.Errorf("invalid DSN: %s", msg)
+}

@@ -3,6 +3,7 @@ package storagetest
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -162,7 +163,9 @@ func testRaceUpdaters(t *testing.T, s storage.Store) {
 	must(t, s.CreateSigningKey(ctx, newSigningKey("k1", at(0))), "CreateSigningKey")
 	must(t, s.CreateMCPSession(ctx, newMCPSession("m1")), "CreateMCPSession")
 
-	tag := func(i int) string { return fmt.Sprintf("<w%02d>", i) }
+	// Each fn yields between reading and returning the record, which widens
+	// the window a non-isolated read-modify-write would lose writes in.
+	tag := func(i int) string { runtime.Gosched(); return fmt.Sprintf("<w%02d>", i) }
 	add := func(l []string, i int) []string { return append(slices.Clip(l), tag(i)) }
 	addB := func(b []byte, i int) []byte { return append(slices.Clip(b), tag(i)...) }
 	for _, u := range []struct {
@@ -223,10 +226,14 @@ func testRaceUpdaters(t *testing.T, s storage.Store) {
 		}
 		final, err := u.read()
 		must(t, err, "reading back after "+u.name)
+		var lost []int
 		for i := range concurrency {
-			if n := strings.Count(final, tag(i)); n != 1 {
-				t.Errorf("%s: goroutine %d's write appears %d times in %q, want once", u.name, i, n, final)
+			if strings.Count(final, tag(i)) != 1 {
+				lost = append(lost, i)
 			}
+		}
+		if len(lost) > 0 {
+			t.Errorf("%s: the writes of goroutines %v are lost or doubled in %q", u.name, lost, final)
 		}
 	}
 }

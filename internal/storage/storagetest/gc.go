@@ -115,6 +115,12 @@ func gcSeed(t *testing.T, s storage.Store, now time.Time) {
 	must(t, s.AcquireLease(ctx, "expired", "A", past.Add(-time.Hour), past), "AcquireLease")
 	must(t, s.AcquireLease(ctx, "live", "A", past, future), "AcquireLease")
 
+	// An upstream token's ExpiresAt is its access token's; the sealed refresh
+	// token inside outlives it (SPEC ID-5), and GCResult has no count for it.
+	u := newUpstreamToken("alice", "github")
+	u.ExpiresAt = past
+	must(t, s.PutUpstreamToken(ctx, u), "PutUpstreamToken")
+
 	// The audit chain has no expiry; only PruneAudit removes records.
 	_, err = s.AppendAudit(ctx, chained(newAuditRecord("old", "x", "alice", now.Add(-1000*time.Hour))))
 	must(t, err, "AppendAudit")
@@ -190,6 +196,8 @@ func testGCExpired(t *testing.T, s storage.Store) {
 	}
 	wantErr(t, s.AcquireLease(ctx, "live", "B", now, now.Add(time.Hour)), storage.ErrLeaseHeld,
 		"AcquireLease of a live lease after GC")
+	_, err = s.GetUpstreamToken(ctx, "alice", "github")
+	must(t, err, "GetUpstreamToken of a token whose access token expired, after GC")
 	audit, err := s.ListAudit(ctx, storage.AuditQuery{})
 	must(t, err, "ListAudit")
 	if len(audit) != 1 {

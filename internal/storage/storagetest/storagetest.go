@@ -14,11 +14,22 @@ import (
 //		storagetest.Run(t, func(t *testing.T) storage.Store { return memory.New() })
 //	}
 //
-// Beyond storage.go, the suite pins these rules for every backend:
+// Where storage.go is silent, the suite pins these rules for every backend:
 //   - times keep at least microsecond precision and come back in UTC; nil and
 //     empty slices are interchangeable;
 //   - a record is expired when its non-zero ExpiresAt is before now (a record
 //     expiring exactly at now is still live); a zero ExpiresAt never expires;
+//     a browser session also expires at its IdleExpiresAt;
+//   - GarbageCollect leaves the audit chain and upstream tokens alone, and
+//     keeps a token whose sealed successor it wipes;
+//   - an updater cannot move a record to another key: the backend refuses
+//     or keeps the original key;
+//   - RotateRefreshToken returns the old token as rotated on success, and
+//     changes nothing when it fails (ErrConsumed, ErrRevoked, ErrNotFound,
+//     or ErrAlreadyExists for a taken successor ID);
+//   - ConsumeAuthCode does not judge expiry; an empty hash never finds an
+//     auth request by upstream state;
+//   - Seq is never reused: it keeps counting after PruneAudit;
 //   - list methods whose order storage.go does not state may answer in any
 //     order; the suite sorts before comparing.
 func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {

@@ -1,0 +1,91 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// update rewrites the golden files: go test ./internal/config -update
+var update = flag.Bool("update", false, "rewrite testdata golden files")
+
+// testEnv is the fixed environment every golden file is loaded with.
+var testEnv = map[string]string{
+	"SEAL_K1":               "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+	"CREDENTIALS_DIRECTORY": "../secrets",
+	"OKTA_SECRET":           "okta-client-secret",
+	"FILES_API_KEY":         "files-api-key",
+	"SEARCH_API_KEY":        "search-api-key",
+	"PG_PASSWORD":           "pg-password",
+	"EMPTY":                 "",
+}
+
+func lookupTestEnv(name string) (string, bool) {
+	v, ok := testEnv[name]
+	return v, ok
+}
+
+// TestGoodConfigs loads each testdata/good file, which must have no
+// problems, and compares the resolved Config (defaults applied, secrets
+// resolved) with its golden file.
+func TestGoodConfigs(t *testing.T) {
+	for _, file := range yamlFiles(t, "testdata/good") {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			cfg, err := Load(file, lookupTestEnv)
+			if err != nil {
+				t.Fatalf("unexpected problems:\n%v", err)
+			}
+			out, err := yaml.Marshal(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkGolden(t, strings.TrimSuffix(file, ".yaml")+".golden", string(out))
+		})
+	}
+}
+
+// TestBadConfigs loads each testdata/bad file and compares the full
+// Problems text with its golden file.
+func TestBadConfigs(t *testing.T) {
+	for _, file := range yamlFiles(t, "testdata/bad") {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			cfg, err := Load(file, lookupTestEnv)
+			var ps Problems
+			if !errors.As(err, &ps) || cfg != nil {
+				t.Fatalf("Load = %v, %v; want nil and Problems", cfg, err)
+			}
+			checkGolden(t, strings.TrimSuffix(file, ".yaml")+".golden", ps.Error()+"\n")
+		})
+	}
+}
+
+func yamlFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no test files in %s: %v", dir, err)
+	}
+	return files
+}
+
+func checkGolden(t *testing.T, golden, got string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs (run with -update to accept):\n--- got\n%s--- want\n%s", golden, got, want)
+	}
+}

@@ -1,0 +1,34 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"time"
+)
+
+// readyTimeout bounds the readiness probe's store check so a hung database
+// makes the probe fail instead of hang.
+const readyTimeout = 2 * time.Second
+
+type healthBody struct {
+	Status string            `json:"status"`
+	Checks map[string]string `json:"checks,omitempty"`
+}
+
+// healthz is liveness: the process is up and serving HTTP.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, healthBody{Status: "ok"})
+}
+
+// readyz is readiness: the store answers. The cause of a failure is logged
+// with the request ID; the probe's body says only which check failed.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		s.log.Error("readiness: storage unavailable", "request_id", RequestID(r.Context()), "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, healthBody{Status: "unavailable", Checks: map[string]string{"storage": "unavailable"}})
+		return
+	}
+	writeJSON(w, http.StatusOK, healthBody{Status: "ok", Checks: map[string]string{"storage": "ok"}})
+}

@@ -1,0 +1,226 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/mcpgate/mcpgate/internal/audit"
+	"github.com/mcpgate/mcpgate/internal/config"
+	"github.com/mcpgate/mcpgate/internal/metrics"
+	"github.com/mcpgate/mcpgate/internal/storage"
+)
+
+// Options are what the caller (cmd/mcpgate or a test) supplies besides the
+// configuration.
+type Options struct {
+	// Version is reported by /metrics (build_info) and in logs.
+	Version string
+	// LogOutput receives the operational log. Default os.Stderr.
+	LogOutput io.Writer
+	// AuditStdout receives audit events when audit.stdout is on. Default os.Stdout.
+	AuditStdout io.Writer
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Server is a running gateway: its parts and its HTTP servers.
+type Server struct {
+	cfg     *config.Config
+	opts    Options
+	log     *slog.Logger
+	store   storage.Store
+	audit   audit.Recorder
+	metrics *metrics.Registry
+	handler http.Handler
+
+	closeOnce sync.Once
+}
+
+// New builds every part of the gateway from a validated configuration. On
+// error nothing is left open.
+func New(ctx context.Context, cfg *config.Config, opts Options) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	opts = opts.withDefaults()
+	s := &Server{cfg: cfg, opts: opts, log: newLogger(cfg.Logging, opts.LogOutput)}
+	s.metrics = metrics.New(opts.Version)
+
+	store, err := openStore(ctx, cfg.Storage)
+	if err != nil {
+		return nil, err
+	}
+	s.store = store
+
+	rec, err := newAuditRecorder(cfg.Audit, opts.AuditStdout, s.metrics)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	s.audit = rec
+	s.handler = s.routes()
+	s.warnUnusedSections()
+	return s, nil
+}
+
+// Handler is the root HTTP handler with every route and middleware mounted.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Store is the storage backend the server opened (for CLI subcommands and tests).
+func (s *Server) Store() storage.Store { return s.store }
+
+// routes mounts every endpoint. Each route is instrumented under a fixed
+// name so metric labels stay bounded whatever paths clients send.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	handle := func(pattern, route string, h http.Handler) {
+		mux.Handle(pattern, s.metrics.Instrument(route, h))
+	}
+	handle("GET /healthz", "healthz", http.HandlerFunc(s.healthz))
+	handle("GET /readyz", "readyz", http.HandlerFunc(s.readyz))
+	if s.cfg.Metrics.Listen == "" {
+		handle("GET /metrics", "metrics", s.metrics.Handler())
+	}
+	handle("/", "not_found", http.HandlerFunc(notFound))
+	return chain(mux, s.recoverPanics, s.logRequests, withRequestID)
+}
+
+// Serve answers requests on ln until ctx is cancelled, then shuts down
+// gracefully (bounded by server.shutdown_timeout) and closes every part.
+// It returns nil after a clean shutdown.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	defer s.Close()
+	srv := s.httpServer(s.handler)
+	servers := []*http.Server{srv}
+	errc := make(chan error, 2)
+	go func() { errc <- s.serveMain(srv, ln) }()
+
+	if addr := s.cfg.Metrics.Listen; addr != "" {
+		mln, err := net.Listen("tcp", addr)
+		if err != nil {
+			srv.Close()
+			<-errc
+			return fmt.Errorf("metrics listener %s: %w", addr, err)
+		}
+		msrv := s.httpServer(s.metrics.Handler())
+		servers = append(servers, msrv)
+		go func() { errc <- msrv.Serve(mln) }()
+	}
+
+	gcDone := make(chan struct{})
+	gcCtx, stopGC := context.WithCancel(context.WithoutCancel(ctx))
+	go func() { defer close(gcDone); s.collectGarbage(gcCtx, gcInterval) }()
+
+	s.record(ctx, audit.Event{Type: audit.ServerStarted, Details: map[string]any{"addr": ln.Addr().String(), "version": s.opts.Version}})
+	s.log.Info("mcpgate started", "addr", ln.Addr().String(), "public_url", s.cfg.PublicURL, "storage", s.cfg.Storage.Driver, "version", s.opts.Version)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		runErr = err // a listener failed: shut the rest down
+	}
+	stopGC()
+	<-gcDone
+	shutdownErr := s.shutdown(servers)
+	s.record(context.WithoutCancel(ctx), audit.Event{Type: audit.ServerStopped})
+	s.log.Info("mcpgate stopped")
+	return errors.Join(runErr, shutdownErr)
+}
+
+func (s *Server) serveMain(srv *http.Server, ln net.Listener) error {
+	var err error
+	if s.cfg.TLS.Enabled() {
+		err = srv.ServeTLS(ln, s.cfg.TLS.CertFile, s.cfg.TLS.KeyFile)
+	} else {
+		err = srv.Serve(ln)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// shutdown stops accepting connections and waits for in-flight requests,
+// up to server.shutdown_timeout; after that, connections are cut.
+func (s *Server) shutdown(servers []*http.Server) error {
+	timeout := time.Duration(s.cfg.Server.ShutdownTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var errs []error
+	for _, srv := range servers {
+		if err := srv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("graceful shutdown: %w", err))
+			srv.Close()
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// httpServer applies the configured limits. There is no WriteTimeout on
+// purpose: it would cut long-lived SSE streams; slow clients are bounded by
+// ReadHeaderTimeout (slowloris), ReadTimeout and IdleTimeout instead.
+func (s *Server) httpServer(h http.Handler) *http.Server {
+	c := s.cfg.Server
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: time.Duration(c.ReadHeaderTimeout),
+		ReadTimeout:       time.Duration(c.ReadTimeout),
+		IdleTimeout:       time.Duration(c.IdleTimeout),
+		MaxHeaderBytes:    c.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+}
+
+// Close releases the audit sinks and the store. Serve calls it; calling it
+// again is harmless.
+func (s *Server) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		err = errors.Join(s.audit.Close(), s.store.Close())
+	})
+	return err
+}
+
+// record writes an audit event; a failing sink is logged, never fatal to
+// the request that caused the event.
+func (s *Server) record(ctx context.Context, e audit.Event) {
+	if err := s.audit.Record(ctx, e); err != nil {
+		s.log.Error("audit sink failed", "type", string(e.Type), "err", err)
+	}
+}
+
+// warnUnusedSections tells the operator which configured sections this
+// build validates but does not act on yet, so nobody believes a route is
+// protected when it is not even served.
+func (s *Server) warnUnusedSections() {
+	if n := len(s.cfg.Upstreams); n > 0 {
+		s.log.Warn("upstreams are validated but not proxied by this version", "count", n)
+	}
+	if n := len(s.cfg.IdentityProviders); n > 0 {
+		s.log.Warn("identity_providers are validated but not used by this version", "count", n)
+	}
+}
+
+func (o Options) withDefaults() Options {
+	if o.Version == "" {
+		o.Version = "dev"
+	}
+	if o.LogOutput == nil {
+		o.LogOutput = stderr
+	}
+	if o.AuditStdout == nil {
+		o.AuditStdout = stdout
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}

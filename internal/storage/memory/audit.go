@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/mcpgate/mcpgate/internal/storage"
@@ -11,24 +12,21 @@ import (
 const defaultAuditLimit = 1000
 
 // AppendAudit calls build under the store lock, so appends are serialised
-// and the chain never forks (SPEC AU-2). Seq keeps counting after pruning;
-// once every record is pruned, build is told the chain is empty.
+// and the chain never forks (SPEC AU-2). After PruneAudit has removed every
+// record, build still gets the last Seq and Hash: the chain goes on, so a
+// truncation cannot pass for a fresh start and Seq is never reused.
 func (s *Store) AppendAudit(_ context.Context, build func(prev storage.AuditRecord, ok bool) (storage.AuditRecord, error)) (storage.AuditRecord, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var prev storage.AuditRecord
-	ok := len(s.audit) > 0
-	if ok {
-		prev = cloneAuditRecord(s.audit[len(s.audit)-1])
-	}
-	rec, err := build(prev, ok)
+	ok := s.auditHead.Seq > 0
+	rec, err := build(cloneAuditRecord(s.auditHead), ok)
 	if err != nil {
 		return storage.AuditRecord{}, err
 	}
 	rec = cloneAuditRecord(rec)
-	rec.Seq = s.auditSeq + 1
-	s.auditSeq = rec.Seq
+	rec.Seq = s.auditHead.Seq + 1
 	s.audit = append(s.audit, rec)
+	s.auditHead = cloneAuditRecord(rec)
 	return cloneAuditRecord(rec), nil
 }
 
@@ -56,19 +54,20 @@ func (s *Store) ListAudit(_ context.Context, q storage.AuditQuery) ([]storage.Au
 	return out, nil
 }
 
-// PruneAudit deletes records whose Time is before before. Records are
-// appended in Seq order, not necessarily in Time order, so it checks each.
+// PruneAudit deletes the longest prefix of the chain whose records are
+// older than before. Instances' clocks differ, so a record older than before
+// can follow a newer one; deleting it would punch a hole that verification
+// reports as tampering. The chain stays verifiable from the first kept record.
 func (s *Store) PruneAudit(_ context.Context, before time.Time) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	kept := s.audit[:0]
-	for _, r := range s.audit {
-		if !r.Time.Before(before) {
-			kept = append(kept, r)
-		}
+	n := 0
+	for n < len(s.audit) && s.audit[n].Time.Before(before) {
+		n++
 	}
-	n := len(s.audit) - len(kept)
-	clear(s.audit[len(kept):])
-	s.audit = kept
+	s.audit = slices.Delete(s.audit, 0, n)
+	if len(s.audit) == 0 {
+		s.auditHead = storage.AuditRecord{Seq: s.auditHead.Seq, Hash: s.auditHead.Hash}
+	}
 	return n, nil
 }

@@ -30,8 +30,10 @@ type Store struct {
 	mcpSessions     map[string]storage.MCPSession
 	leases          map[string]storage.Lease
 
-	audit    []storage.AuditRecord // ascending Seq
-	auditSeq int64                 // last Seq assigned; survives pruning
+	audit []storage.AuditRecord // ascending Seq
+	// auditHead is the last record appended. Once pruned, only its Seq and
+	// Hash remain, and the chain continues from them.
+	auditHead storage.AuditRecord
 
 	closed bool
 }

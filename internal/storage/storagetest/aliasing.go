@@ -236,4 +236,9 @@ func testAliasAuditPrev(t *testing.T, s storage.Store) {
 	l, err := s.ListAudit(t.Context(), storage.AuditQuery{})
 	must(t, err, "ListAudit")
 	check(t, "chain after a build scribbled on prev", l, []storage.AuditRecord{first})
+	_, err = s.AppendAudit(t.Context(), func(prev storage.AuditRecord, _ bool) (storage.AuditRecord, error) {
+		check(t, "prev handed to the build after one scribbled on it", prev, first)
+		return chained(newAuditRecord("e2", "x", "alice", at(time.Second)))(prev, true)
+	})
+	must(t, err, "AppendAudit")
 }

@@ -15,6 +15,8 @@ var auditTests = []testCase{
 	{"BuildErrorAppendsNothing", testAuditBuildError},
 	{"ListQuery", testAuditList},
 	{"Prune", testAuditPrune},
+	{"PruneOnlyAPrefix", testAuditPrunePrefix},
+	{"PruneAllKeepsTheHead", testAuditPruneAll},
 }
 
 // chained returns a build function that links rec to the chain the way the
@@ -63,15 +65,16 @@ func verifyChain(t *testing.T, l []storage.AuditRecord, first int64) {
 }
 
 func testAuditAppend(t *testing.T, s storage.Store) {
-	var prevs []storage.AuditRecord
-	var oks []bool
+	// Indexed, not appended: a backend may retry build, and the last call
+	// is the one whose record it keeps.
+	prevs, oks := make([]storage.AuditRecord, 3), make([]bool, 3)
 	var want []storage.AuditRecord
 	for i := range 3 {
 		rec := newAuditRecord(fmt.Sprint("e", i), "token_issued", "alice", at(time.Duration(i)*time.Second))
 		rec.Seq = 99 // the store assigns Seq, whatever build says
 		build := chained(rec)
 		got, err := s.AppendAudit(t.Context(), func(prev storage.AuditRecord, ok bool) (storage.AuditRecord, error) {
-			prevs, oks = append(prevs, prev), append(oks, ok)
+			prevs[i], oks[i] = prev, ok
 			return build(prev, ok)
 		})
 		must(t, err, "AppendAudit")
@@ -187,16 +190,8 @@ func testAuditPrune(t *testing.T, s storage.Store) {
 		newAuditRecord("e3", "x", "alice", at(2*time.Minute)),
 		newAuditRecord("e4", "x", "alice", at(3*time.Minute)),
 	)
-	n, err := s.PruneAudit(t.Context(), at(2*time.Minute))
-	must(t, err, "PruneAudit")
-	if n != 2 {
-		t.Errorf("PruneAudit = %d, want 2 (records strictly older than before)", n)
-	}
-	n, err = s.PruneAudit(t.Context(), at(2*time.Minute))
-	must(t, err, "PruneAudit again")
-	if n != 0 {
-		t.Errorf("repeated PruneAudit = %d, want 0", n)
-	}
+	prune(t, s, at(2*time.Minute), 2) // strictly older than before
+	prune(t, s, at(2*time.Minute), 0)
 	l, err := s.ListAudit(t.Context(), storage.AuditQuery{})
 	must(t, err, "ListAudit")
 	check(t, "chain after pruning", l, all[2:])
@@ -208,4 +203,59 @@ func testAuditPrune(t *testing.T, s storage.Store) {
 	l, err = s.ListAudit(t.Context(), storage.AuditQuery{})
 	must(t, err, "ListAudit")
 	verifyChain(t, l, 3)
+}
+
+func prune(t *testing.T, s storage.Store, before time.Time, want int) {
+	t.Helper()
+	n, err := s.PruneAudit(t.Context(), before)
+	must(t, err, "PruneAudit")
+	if n != want {
+		t.Errorf("PruneAudit(base%+v) = %d, want %d", before.Sub(base), n, want)
+	}
+}
+
+// Instances' clocks differ, so Time need not rise with Seq. Pruning only a
+// prefix of the chain keeps it verifiable from the first kept record: a
+// hole in the middle would read as tampering (SPEC AU-2).
+func testAuditPrunePrefix(t *testing.T, s storage.Store) {
+	all := appendAll(t, s,
+		newAuditRecord("e1", "x", "alice", at(0)),
+		newAuditRecord("e2", "x", "alice", at(time.Minute)),
+		newAuditRecord("e3", "x", "alice", at(3*time.Minute)),
+		newAuditRecord("e4", "x", "alice", at(2*time.Minute)), // a slower clock
+	)
+	prune(t, s, at(150*time.Second), 2)
+	l, err := s.ListAudit(t.Context(), storage.AuditQuery{})
+	must(t, err, "ListAudit")
+	check(t, "chain after pruning", l, all[2:])
+	verifyChain(t, l, 3)
+}
+
+// When retention removes every record, the next append still links to the
+// last one: build is told the chain goes on (ok) and gets at least its Seq
+// and Hash, so truncation cannot pass for a fresh chain and Seq, the cursor
+// ListAudit readers resume from, is never reused.
+func testAuditPruneAll(t *testing.T, s storage.Store) {
+	all := appendAll(t, s,
+		newAuditRecord("e1", "x", "alice", at(0)),
+		newAuditRecord("e2", "x", "alice", at(time.Minute)),
+	)
+	prune(t, s, at(time.Hour), 2)
+	var prev storage.AuditRecord
+	var ok bool
+	got, err := s.AppendAudit(t.Context(), func(p storage.AuditRecord, o bool) (storage.AuditRecord, error) {
+		prev, ok = p, o
+		return chained(newAuditRecord("e3", "x", "alice", at(2*time.Hour)))(p, o)
+	})
+	must(t, err, "AppendAudit after pruning everything")
+	if !ok || prev.Seq != 2 || !bytes.Equal(prev.Hash, all[1].Hash) {
+		t.Errorf("build after pruning everything got ok=%v prev.Seq=%d prev.Hash=%x, want true, 2, %x",
+			ok, prev.Seq, prev.Hash, all[1].Hash)
+	}
+	if got.Seq != 3 {
+		t.Errorf("record appended after pruning everything has Seq %d, want 3", got.Seq)
+	}
+	l, err := s.ListAudit(t.Context(), storage.AuditQuery{AfterSeq: 2})
+	must(t, err, "ListAudit")
+	check(t, "chain after pruning everything", l, []storage.AuditRecord{got})
 }

@@ -2,7 +2,6 @@ package storagetest
 
 import (
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
@@ -66,13 +65,19 @@ func gcSeed(t *testing.T, s storage.Store, now time.Time) {
 	must(t, err, "ConsumeAuthCode")
 
 	// A family and each of its tokens expire on their own.
-	for _, ft := range []struct{ fam, tok string }{
-		{"expired", "expired"}, {"live", "expired-in-live"}, {"live-2", "live"}, {"revoked", "revoked"},
+	for _, ft := range []struct {
+		fam, tok       string
+		famExp, tokExp time.Time
+	}{
+		{"expired", "expired", past, past},
+		{"live", "expired-in-live", future, past},
+		{"live-2", "live", future, future},
+		{"revoked", "revoked", future, future},
 	} {
 		f := newFamily(ft.fam, "alice", ft.fam)
-		f.ExpiresAt = map[bool]time.Time{true: past, false: future}[ft.fam == "expired"]
+		f.ExpiresAt = ft.famExp
 		tok := newRefreshToken(ft.tok, ft.fam)
-		tok.ExpiresAt = map[bool]time.Time{true: past, false: future}[strings.HasPrefix(ft.tok, "expired")]
+		tok.ExpiresAt = ft.tokExp
 		must(t, s.CreateRefreshFamily(ctx, f, tok), "CreateRefreshFamily")
 	}
 	// Revocation does not make a family collectable: reuse detection needs it.
@@ -135,69 +140,48 @@ func testGCExpired(t *testing.T, s storage.Store) {
 		BrowserSessions: 2, Clients: 1, SigningKeys: 1, Revocations: 1, MCPSessions: 1, Leases: 1,
 	})
 
-	for id, want := range map[string]bool{"expired": false, "live": true, "at-now": true, "forever": true} {
-		_, err := s.GetClient(ctx, id)
-		if exists(t, "GetClient", err) != want {
-			t.Errorf("client %q: exists = %v after GC, want %v", id, !want, want)
+	present := func(kind string, want map[string]bool, get func(id string) error) {
+		t.Helper()
+		for id, w := range want {
+			if got := exists(t, kind, get(id)); got != w {
+				t.Errorf("%s %q: present after GC = %v, want %v", kind, id, got, w)
+			}
 		}
 	}
-	for id, want := range map[string]bool{"expired": false, "live": true, "at-now": true} {
-		_, err := s.GetAuthRequest(ctx, id)
-		if exists(t, "GetAuthRequest", err) != want {
-			t.Errorf("auth request %q: exists = %v after GC, want %v", id, !want, want)
-		}
-	}
-	for hash, want := range map[string]bool{"expired": false, "expired-consumed": false, "live": true} {
-		_, err := s.ConsumeAuthCode(ctx, []byte(hash), now)
-		if exists(t, "ConsumeAuthCode", err) != want {
-			t.Errorf("auth code %q: exists = %v after GC, want %v", hash, !want, want)
-		}
-	}
-	for id, want := range map[string]bool{"expired": false, "live": true, "live-2": true, "revoked": true} {
-		_, err := s.GetRefreshFamily(ctx, id)
-		if exists(t, "GetRefreshFamily", err) != want {
-			t.Errorf("refresh family %q: exists = %v after GC, want %v", id, !want, want)
-		}
-	}
-	for id, want := range map[string]bool{"expired": false, "expired-in-live": false, "live": true, "revoked": true} {
-		_, err := s.GetRefreshToken(ctx, id)
-		if exists(t, "GetRefreshToken", err) != want {
-			t.Errorf("refresh token %q: exists = %v after GC, want %v", id, !want, want)
-		}
-	}
-	for id, want := range map[string]bool{"expired": false, "live": true, "forever": true} {
-		_, err := s.GetConsent(ctx, "alice", id, "https://c.example/cb", "https://mcp.example/files")
-		if exists(t, "GetConsent", err) != want {
-			t.Errorf("consent for %q: exists = %v after GC, want %v", id, !want, want)
-		}
-	}
-	for id, want := range map[string]bool{"expired": false, "idle-expired": false, "live": true} {
-		_, err := s.GetBrowserSession(ctx, id)
-		if exists(t, "GetBrowserSession", err) != want {
-			t.Errorf("browser session %q: exists = %v after GC, want %v", id, !want, want)
-		}
-	}
-	for id, want := range map[string]bool{"expired": false, "retired-live": true, "active": true} {
-		_, err := getSigningKey(t, s, id)
-		if exists(t, "ListSigningKeys", err) != want {
-			t.Errorf("signing key %q: exists = %v after GC, want %v", id, !want, want)
-		}
-	}
+	present("client", map[string]bool{"expired": false, "live": true, "at-now": true, "forever": true},
+		func(id string) error { _, err := s.GetClient(ctx, id); return err })
+	present("auth request", map[string]bool{"expired": false, "live": true, "at-now": true},
+		func(id string) error { _, err := s.GetAuthRequest(ctx, id); return err })
+	present("auth code", map[string]bool{"expired": false, "expired-consumed": false, "live": true},
+		func(id string) error {
+			_, err := s.ConsumeAuthCode(ctx, []byte(id), now)
+			return err
+		})
+	present("refresh family", map[string]bool{"expired": false, "live": true, "live-2": true, "revoked": true},
+		func(id string) error { _, err := s.GetRefreshFamily(ctx, id); return err })
+	present("refresh token", map[string]bool{"expired": false, "expired-in-live": false, "live": true, "revoked": true},
+		func(id string) error { _, err := s.GetRefreshToken(ctx, id); return err })
+	present("consent for client", map[string]bool{"expired": false, "live": true, "forever": true},
+		func(id string) error {
+			_, err := s.GetConsent(ctx, "alice", id, "https://c.example/cb", "https://mcp.example/files")
+			return err
+		})
+	present("browser session", map[string]bool{"expired": false, "idle-expired": false, "live": true},
+		func(id string) error { _, err := s.GetBrowserSession(ctx, id); return err })
+	present("signing key", map[string]bool{"expired": false, "retired-live": true, "active": true},
+		func(id string) error { _, err := getSigningKey(t, s, id); return err })
+	present("MCP session", map[string]bool{"expired": false, "live": true},
+		func(id string) error { _, err := s.GetMCPSession(ctx, id); return err })
+	present("upstream token of", map[string]bool{"alice": true},
+		func(id string) error { _, err := s.GetUpstreamToken(ctx, id, "github"); return err })
+
 	revs, err := s.ListRevocations(ctx, time.Time{})
 	must(t, err, "ListRevocations")
 	if len(revs) != 1 || revs[0].Key != "live" {
 		t.Errorf("revocations after GC: %+v, want just the live one", revs)
 	}
-	for id, want := range map[string]bool{"expired": false, "live": true} {
-		_, err := s.GetMCPSession(ctx, id)
-		if exists(t, "GetMCPSession", err) != want {
-			t.Errorf("MCP session %q: exists = %v after GC, want %v", id, !want, want)
-		}
-	}
 	wantErr(t, s.AcquireLease(ctx, "live", "B", now, now.Add(time.Hour)), storage.ErrLeaseHeld,
 		"AcquireLease of a live lease after GC")
-	_, err = s.GetUpstreamToken(ctx, "alice", "github")
-	must(t, err, "GetUpstreamToken of a token whose access token expired, after GC")
 	audit, err := s.ListAudit(ctx, storage.AuditQuery{})
 	must(t, err, "ListAudit")
 	if len(audit) != 1 {

@@ -29,7 +29,10 @@ import (
 //     or ErrAlreadyExists for a taken successor ID);
 //   - ConsumeAuthCode does not judge expiry; an empty hash never finds an
 //     auth request by upstream state;
-//   - Seq is never reused: it keeps counting after PruneAudit;
+//   - PruneAudit removes only a prefix of the chain (records older than
+//     before up to the first one that is not); after it removed every
+//     record, the next build still gets ok=true and the last Seq and Hash,
+//     so Seq is never reused and the chain never restarts;
 //   - list methods whose order storage.go does not state may answer in any
 //     order; the suite sorts before comparing.
 func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {

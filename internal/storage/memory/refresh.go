@@ -93,6 +93,10 @@ func (s *Store) GetRefreshToken(_ context.Context, id string) (storage.RefreshTo
 // 9700 §4.14.2: refresh tokens are single-use). It returns the old token as
 // the call left it: rotated on success, as the winner left it with
 // ErrConsumed. Nothing changes unless the rotation succeeds.
+//
+// A revoked family is checked before reuse: a replayed token of a revoked
+// grant gets ErrRevoked, never the ErrConsumed that lets a caller hand out
+// the sealed successor within the grace window.
 func (s *Store) RotateRefreshToken(_ context.Context, r storage.Rotation) (storage.RefreshToken, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -100,15 +104,20 @@ func (s *Store) RotateRefreshToken(_ context.Context, r storage.Rotation) (stora
 	if !ok {
 		return storage.RefreshToken{}, notFound("refresh token", r.OldID)
 	}
-	if !old.UsedAt.IsZero() {
-		return cloneToken(old), storage.ErrConsumed
+	if r.Successor.FamilyID != old.FamilyID {
+		// Revoking the family (reuse detection) would miss the successor.
+		return storage.RefreshToken{}, fmt.Errorf("memory: successor of %q is in family %q, not %q",
+			r.OldID, r.Successor.FamilyID, old.FamilyID)
 	}
 	fam, ok := s.families[old.FamilyID]
 	if !ok {
 		return storage.RefreshToken{}, notFound("refresh family", old.FamilyID)
 	}
 	if fam.Revoked() {
-		return cloneToken(old), fmt.Errorf("%w: refresh family %q", storage.ErrRevoked, fam.ID)
+		return storage.RefreshToken{}, fmt.Errorf("%w: refresh family %q", storage.ErrRevoked, fam.ID)
+	}
+	if !old.UsedAt.IsZero() {
+		return cloneToken(old), storage.ErrConsumed
 	}
 	if _, ok := s.tokens[r.Successor.ID]; ok {
 		return storage.RefreshToken{}, alreadyExists("refresh token", r.Successor.ID)

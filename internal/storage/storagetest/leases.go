@@ -30,6 +30,11 @@ func testLeaseAcquire(t *testing.T, s storage.Store) {
 	wantErr(t, acquire(t, s, "refresh", "B", at(90*time.Second), at(3*time.Minute)), storage.ErrLeaseHeld,
 		"B acquires A's extended lease after its first expiry")
 
+	// A lease expiring exactly at now is still held, as every record
+	// expiring at now is still live.
+	wantErr(t, acquire(t, s, "refresh", "B", at(2*time.Minute), at(3*time.Minute)), storage.ErrLeaseHeld,
+		"B acquires A's lease at the instant it expires")
+
 	// Once A's lease has expired (by the caller's now), B takes it.
 	must(t, acquire(t, s, "refresh", "B", at(2*time.Minute+time.Microsecond), at(3*time.Minute)),
 		"B acquires A's expired lease")

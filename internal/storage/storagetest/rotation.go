@@ -13,6 +13,7 @@ var rotationTests = []testCase{
 	{"RotateRevoked", testRotateRevoked},
 	{"RotateUnknown", testRotateUnknown},
 	{"SuccessorIDTaken", testRotateSuccessorTaken},
+	{"SuccessorInOtherFamily", testRotateOtherFamily},
 }
 
 // rotationFixture creates family f1 with first token t1 and returns both.
@@ -102,18 +103,54 @@ func testRotateUsed(t *testing.T, s storage.Store) {
 	check(t, "family after a refused rotation", fam, f)
 }
 
+// A revoked family outranks reuse: a replayed token of a revoked grant gets
+// ErrRevoked, not the ErrConsumed whose grace path would hand out the sealed
+// successor of a grant that no longer exists (SPEC AS-5a, AS-6).
 func testRotateRevoked(t *testing.T, s storage.Store) {
 	_, t1 := rotationFixture(t, s)
-	_, err := s.RevokeRefreshFamilies(t.Context(), storage.FamilyFilter{Subject: "github:alice"}, "reuse", at(0))
+	first := rotation("t1", "t2", at(time.Minute))
+	_, err := s.RotateRefreshToken(t.Context(), first)
+	must(t, err, "RotateRefreshToken")
+	_, err = s.RevokeRefreshFamilies(t.Context(), storage.FamilyFilter{Subject: "github:alice"}, "reuse", at(2*time.Minute))
 	must(t, err, "RevokeRefreshFamilies")
 
-	_, err = s.RotateRefreshToken(t.Context(), rotation("t1", "t2", at(time.Minute)))
+	_, err = s.RotateRefreshToken(t.Context(), rotation("t2", "t3", at(3*time.Minute)))
 	wantErr(t, err, storage.ErrRevoked, "RotateRefreshToken in a revoked family")
+	_, err = s.RotateRefreshToken(t.Context(), rotation("t1", "t4", at(3*time.Minute)))
+	wantErr(t, err, storage.ErrRevoked, "RotateRefreshToken of a used token in a revoked family")
+
+	stored, err := s.GetRefreshToken(t.Context(), "t2")
+	must(t, err, "GetRefreshToken")
+	check(t, "token after rotation in a revoked family", stored, first.Successor)
+	stored, err = s.GetRefreshToken(t.Context(), "t1")
+	must(t, err, "GetRefreshToken")
+	check(t, "used token after rotation in a revoked family", stored, rotated(t1, first))
+	for _, id := range []string{"t3", "t4"} {
+		_, err = s.GetRefreshToken(t.Context(), id)
+		wantErr(t, err, storage.ErrNotFound, "successor in a revoked family")
+	}
+}
+
+// The successor joins the old token's family, or revoking the family on
+// reuse would miss it. Any error will do; nothing may change.
+func testRotateOtherFamily(t *testing.T, s storage.Store) {
+	f, t1 := rotationFixture(t, s)
+	must(t, s.CreateRefreshFamily(t.Context(), newFamily("f2", "github:alice", "client-1"), newRefreshToken("u1", "f2")),
+		"CreateRefreshFamily")
+	r := rotation("t1", "t2", at(time.Minute))
+	r.Successor.FamilyID = "f2"
+	_, err := s.RotateRefreshToken(t.Context(), r)
+	if err == nil {
+		t.Fatal("RotateRefreshToken accepted a successor in another family")
+	}
 	stored, err := s.GetRefreshToken(t.Context(), "t1")
 	must(t, err, "GetRefreshToken")
-	check(t, "token after rotation in a revoked family", stored, t1)
+	check(t, "old token after a refused rotation", stored, t1)
 	_, err = s.GetRefreshToken(t.Context(), "t2")
-	wantErr(t, err, storage.ErrNotFound, "successor in a revoked family")
+	wantErr(t, err, storage.ErrNotFound, "successor of a refused rotation")
+	fam, err := s.GetRefreshFamily(t.Context(), "f1")
+	must(t, err, "GetRefreshFamily")
+	check(t, "family after a refused rotation", fam, f)
 }
 
 func testRotateUnknown(t *testing.T, s storage.Store) {

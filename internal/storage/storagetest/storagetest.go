@@ -26,7 +26,10 @@ import (
 //     or keeps the original key;
 //   - RotateRefreshToken returns the old token as rotated on success, and
 //     changes nothing when it fails (ErrConsumed, ErrRevoked, ErrNotFound,
-//     or ErrAlreadyExists for a taken successor ID);
+//     ErrAlreadyExists for a taken successor ID, some error for a successor
+//     in another family); a revoked family gives ErrRevoked even for a token
+//     already used;
+//   - a lease expiring exactly at now is still held;
 //   - ConsumeAuthCode does not judge expiry; an empty hash never finds an
 //     auth request by upstream state;
 //   - PruneAudit removes only a prefix of the chain (records older than

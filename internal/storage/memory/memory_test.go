@@ -8,7 +8,7 @@ import (
 	"github.com/mcpgate/mcpgate/internal/storage/storagetest"
 )
 
-func TestConformance(t *testing.T) {
+func TestMemoryConformance(t *testing.T) {
 	storagetest.Run(t, func(t *testing.T) storage.Store {
 		s := memory.New()
 		t.Cleanup(func() { _ = s.Close() })

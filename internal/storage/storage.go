@@ -9,7 +9,8 @@ import (
 // Sentinel errors. Backends return these (possibly wrapped) so callers can
 // branch with errors.Is without knowing which backend they talk to.
 var (
-	// ErrNotFound: no record has that key (or it has expired).
+	// ErrNotFound: no record has that key. Expired records remain (and are
+	// returned) until GarbageCollect removes them.
 	ErrNotFound = errors.New("storage: not found")
 	// ErrAlreadyExists: a Create found a record with the same key.
 	ErrAlreadyExists = errors.New("storage: already exists")
@@ -34,8 +35,16 @@ var (
 //     serialise writers, so no write is ever lost). fn may be called more than
 //     once; it must be free of side effects. An error from fn aborts the update
 //     and is returned unchanged.
+//   - fn cannot move a record to another key: the key fields it returns are
+//     ignored or refused. Fields documented as fixed for a record's life (a
+//     family's Resource, ClientID and Subject) are the caller's to keep: the
+//     token endpoint never changes them (SPEC AS-4).
 //   - Get methods do not hide expired records; GarbageCollect removes them and
 //     callers compare ExpiresAt themselves (the clock belongs to the caller).
+//     A record is expired iff its ExpiresAt is non-zero and before now; one
+//     expiring exactly at now is still live.
+//   - Bulk deletes by subject (DeleteBrowserSessions, DeleteUpstreamTokens)
+//     match the subject exactly; "" matches only records whose subject is "".
 //   - Bearer secrets (codes, refresh tokens, client secrets, browser session
 //     IDs) are never stored: callers pass a hash. The one exception is
 //     RefreshToken.SuccessorSealed, an AEAD-sealed copy of the successor kept
@@ -251,11 +260,16 @@ type RefreshStore interface {
 
 	GetRefreshToken(ctx context.Context, id string) (RefreshToken, error)
 	// RotateRefreshToken atomically marks OldID used, records its successor
-	// and stores the successor, and bumps the family's LastUsedAt. Exactly one
-	// of any number of concurrent rotations of the same token succeeds; the
-	// others get ErrConsumed with the old token (whose SuccessorID and
-	// SuccessorSealed let the caller apply the grace window or detect reuse).
-	// A revoked family gives ErrRevoked.
+	// and stores the successor, and bumps the family's LastUsedAt; it returns
+	// the old token as the rotation left it. Exactly one of any number of
+	// concurrent rotations of the same token succeeds; the others get
+	// ErrConsumed with the old token (whose SuccessorID and SuccessorSealed
+	// let the caller apply the grace window or detect reuse).
+	// A revoked family gives ErrRevoked, even for an already-used token: with
+	// ErrConsumed the caller would take the grace path and hand out the
+	// sealed successor of a revoked grant. A successor ID that is taken gives
+	// ErrAlreadyExists; a successor in another family is refused (revoking
+	// the family would miss it). A failed rotation changes nothing.
 	RotateRefreshToken(ctx context.Context, r Rotation) (RefreshToken, error)
 }
 
@@ -333,7 +347,10 @@ type UpstreamToken struct {
 }
 
 // UpstreamTokenStore persists sealed upstream tokens. Refresh is serialised
-// across instances with a lease (LeaseStore).
+// across instances with a lease (LeaseStore). GarbageCollect leaves them
+// alone (ExpiresAt is the upstream access token's, and its refresh token may
+// outlive it); the kill switch deletes them, and retention for users who
+// never return is left to the Identity providers issue.
 type UpstreamTokenStore interface {
 	PutUpstreamToken(ctx context.Context, t UpstreamToken) error
 	GetUpstreamToken(ctx context.Context, subject, providerID string) (UpstreamToken, error)
@@ -467,8 +484,12 @@ type AuditStore interface {
 	// Seq. Appends are serialised across instances, so the chain never forks.
 	AppendAudit(ctx context.Context, build func(prev AuditRecord, ok bool) (AuditRecord, error)) (AuditRecord, error)
 	ListAudit(ctx context.Context, q AuditQuery) ([]AuditRecord, error)
-	// PruneAudit deletes records older than before (retention) and returns
-	// how many; the chain stays verifiable from the first kept record.
+	// PruneAudit deletes the leading run of records older than before
+	// (retention) and returns how many. A record older than the cutoff that
+	// follows a newer one is kept: instances' clocks differ, and a gap in the
+	// middle would look like tampering. The chain stays verifiable from the
+	// first kept record, and after everything is pruned the next append still
+	// receives the last record (Seq and Hash are never reused).
 	PruneAudit(ctx context.Context, before time.Time) (int, error)
 }
 

@@ -37,7 +37,7 @@ var auditRecords = record[storage.AuditRecord]{
 // build's error is returned unchanged and nothing is appended.
 func (s *Store) AppendAudit(ctx context.Context, build func(prev storage.AuditRecord, ok bool) (storage.AuditRecord, error)) (storage.AuditRecord, error) {
 	var rec storage.AuditRecord
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *txn) error {
 		prev, ok, err := s.auditHead(ctx, tx)
 		if err != nil {
 			return err
@@ -63,9 +63,9 @@ func (s *Store) AppendAudit(ctx context.Context, build func(prev storage.AuditRe
 // auditHead locks the head and returns the last record (ok is false for an
 // empty chain). If retention pruned every record, the head alone still
 // carries the last Seq and Hash, so the chain continues from it.
-func (s *Store) auditHead(ctx context.Context, tx *sql.Tx) (storage.AuditRecord, bool, error) {
+func (s *Store) auditHead(ctx context.Context, tx *txn) (storage.AuditRecord, bool, error) {
 	var head storage.AuditRecord
-	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`+s.d.forUpdate).
+	err := s.queryRow(ctx, tx, `SELECT seq, hash FROM audit_head WHERE id = 1`+s.d.forUpdate).
 		Scan(&head.Seq, blobCol{&head.Hash})
 	if err != nil {
 		return head, false, s.wrap("append audit: head", err)
@@ -73,7 +73,7 @@ func (s *Store) auditHead(ctx context.Context, tx *sql.Tx) (storage.AuditRecord,
 	if head.Seq == 0 {
 		return storage.AuditRecord{}, false, nil
 	}
-	last, err := auditRecords.scan(tx.QueryRowContext(ctx, s.q(auditRecords.selectSQL("seq = ?")), head.Seq))
+	last, err := auditRecords.scan(s.queryRow(ctx, tx, auditRecords.selectSQL("seq = ?"), head.Seq))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return head, true, nil

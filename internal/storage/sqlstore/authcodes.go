@@ -48,8 +48,8 @@ func (s *Store) ConsumeAuthCode(ctx context.Context, hash []byte, now time.Time)
 		// open to replay.
 		return storage.AuthCode{}, errors.New("sqlstore: consume auth code: zero time")
 	}
-	c, err := authCodes.scan(s.w.QueryRowContext(ctx,
-		s.q(`UPDATE auth_codes SET consumed_at = ? WHERE hash = ? AND consumed_at = 0 RETURNING `+authCodes.list()),
+	c, err := authCodes.scan(s.queryRow(ctx, s.w,
+		`UPDATE auth_codes SET consumed_at = ? WHERE hash = ? AND consumed_at = 0 RETURNING `+authCodes.list(),
 		nanos(now), hash))
 	if !errors.Is(err, sql.ErrNoRows) {
 		return c, s.wrap("consume auth code", err)

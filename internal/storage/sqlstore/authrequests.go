@@ -46,8 +46,8 @@ func (s *Store) GetAuthRequestByUpstreamState(ctx context.Context, stateHash []b
 		// an empty lookup must not match one of them.
 		return storage.AuthRequest{}, s.wrap(op, sql.ErrNoRows)
 	}
-	r, err := authRequests.scan(s.r.QueryRowContext(ctx,
-		s.q(authRequests.selectSQL("upstream_state_hash = ?")), stateHash))
+	r, err := authRequests.scan(s.queryRow(ctx, s.r,
+		authRequests.selectSQL("upstream_state_hash = ?"), stateHash))
 	return r, s.wrap(op, err)
 }
 
@@ -65,7 +65,7 @@ func (s *Store) DeleteAuthRequest(ctx context.Context, id string) error {
 // expiring exactly at now still counts).
 func (s *Store) CountAuthRequests(ctx context.Context, now time.Time) (int, error) {
 	var n int
-	err := s.r.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM auth_requests WHERE expires_at = 0 OR expires_at >= ?`),
+	err := s.queryRow(ctx, s.r, `SELECT COUNT(*) FROM auth_requests WHERE expires_at = 0 OR expires_at >= ?`,
 		nanos(now)).Scan(&n)
 	return n, s.wrap("count auth requests", err)
 }

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"slices"
 	"time"
@@ -30,7 +29,7 @@ var families = record[storage.RefreshFamily]{
 // CreateRefreshFamily stores f and its first token in one transaction, so
 // neither exists without the other.
 func (s *Store) CreateRefreshFamily(ctx context.Context, f storage.RefreshFamily, first storage.RefreshToken) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *txn) error {
 		if err := families.create(ctx, s, tx, f); err != nil {
 			return err
 		}
@@ -73,8 +72,8 @@ func (s *Store) RevokeRefreshFamilies(ctx context.Context, f storage.FamilyFilte
 	}
 	f.IncludeRevoked = false
 	w := familyFilter(f)
-	rows, err := s.w.QueryContext(ctx,
-		s.q("UPDATE refresh_families SET revoked_at = ?, revoke_reason = ? WHERE "+w.sql()+" RETURNING id"),
+	rows, err := s.query(ctx, s.w,
+		"UPDATE refresh_families SET revoked_at = ?, revoke_reason = ? WHERE "+w.sql()+" RETURNING id",
 		append([]any{nanos(now), reason}, w.args...)...)
 	if err != nil {
 		return nil, s.wrap("revoke refresh families", err)

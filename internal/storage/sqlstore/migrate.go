@@ -15,7 +15,7 @@ import (
 // migration is applied twice. Open calls it; `mcpgate migrate` calls it
 // directly.
 func (s *Store) Migrate(ctx context.Context) ([]int, error) {
-	err := s.inTx(ctx, func(tx *sql.Tx) error { return s.prepareMigrations(ctx, tx) })
+	err := s.inTx(ctx, func(tx *txn) error { return s.prepareMigrations(ctx, tx) })
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
@@ -34,7 +34,7 @@ func (s *Store) Migrate(ctx context.Context) ([]int, error) {
 
 // prepareMigrations creates the migrations table and refuses a database a
 // newer mcpgate has migrated: this binary would misread its schema.
-func (s *Store) prepareMigrations(ctx context.Context, tx *sql.Tx) error {
+func (s *Store) prepareMigrations(ctx context.Context, tx *txn) error {
 	if err := s.lockMigrations(ctx, tx); err != nil {
 		return err
 	}
@@ -55,9 +55,11 @@ func (s *Store) prepareMigrations(ctx context.Context, tx *sql.Tx) error {
 }
 
 // migrate applies m unless it already is, and reports whether it did.
+// Migration SQL runs on tx.Tx directly, bypassing the statement cache:
+// each statement runs once, and DDL is no statement to keep prepared.
 func (s *Store) migrate(ctx context.Context, m migration) (bool, error) {
 	applied := false
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *txn) error {
 		if err := s.lockMigrations(ctx, tx); err != nil {
 			return err
 		}
@@ -83,7 +85,7 @@ func (s *Store) migrate(ctx context.Context, m migration) (bool, error) {
 	return applied, err
 }
 
-func (s *Store) lockMigrations(ctx context.Context, tx *sql.Tx) error {
+func (s *Store) lockMigrations(ctx context.Context, tx *txn) error {
 	if s.d.migrationLock == "" {
 		return nil
 	}

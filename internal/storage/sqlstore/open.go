@@ -43,9 +43,9 @@ func openSQLite(path string) (*Store, error) {
 	if err := checkSQLitePath(path); err != nil {
 		return nil, err
 	}
-	busy := fmt.Sprintf("_pragma=busy_timeout(%d)", sqliteBusyTimeout.Milliseconds())
-	w, err := sql.Open("sqlite", path+"?_txlock=immediate&"+busy+
-		"&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)")
+	pragmas := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)"+
+		"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)", sqliteBusyTimeout.Milliseconds())
+	w, err := sql.Open("sqlite", path+"?_txlock=immediate&"+pragmas)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +54,9 @@ func openSQLite(path string) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 
-	r, err := sql.Open("sqlite", path+"?"+busy+"&_pragma=query_only(1)")
+	// query_only: a read that strays into a write fails instead of
+	// bypassing the single writer.
+	r, err := sql.Open("sqlite", path+"?"+pragmas+"&_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
 		return nil, err
@@ -62,7 +64,7 @@ func openSQLite(path string) (*Store, error) {
 	n := max(4, 2*runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	return &Store{d: sqliteDialect, w: w, r: r}, nil
+	return &Store{d: sqliteDialect, w: w, r: r, ws: &stmtCache{db: w}, rs: &stmtCache{db: r}}, nil
 }
 
 // checkSQLitePath rejects what openSQLite cannot honour, with a message

@@ -17,15 +17,18 @@ import (
 // schemas in. CI always sets it and fails if it sees the skip message.
 const postgresEnv = "MCPGATE_TEST_POSTGRES"
 
+// postgresSkip is the skip message CI looks for; keep the text exact.
+const postgresSkip = "MCPGATE_TEST_POSTGRES not set: PostgreSQL conformance suite skipped"
+
 // postgresDSN returns a DSN for a fresh schema of its own, dropped when t
 // ends, so tests are isolated and may run in parallel. (A schema rather
 // than a database: CREATE DATABASE copies a template and fsyncs it, which
 // costs seconds per test.)
-func postgresDSN(t *testing.T) string {
+func postgresDSN(t testing.TB) string {
 	t.Helper()
 	admin := os.Getenv(postgresEnv)
 	if admin == "" {
-		t.Skip("MCPGATE_TEST_POSTGRES not set: PostgreSQL conformance suite skipped")
+		t.Skip(postgresSkip)
 	}
 	db, err := sql.Open("pgx", admin)
 	if err != nil {
@@ -46,7 +49,7 @@ func postgresDSN(t *testing.T) string {
 }
 
 // withSearchPath points dsn's connections at schema.
-func withSearchPath(t *testing.T, dsn, schema string) string {
+func withSearchPath(t testing.TB, dsn, schema string) string {
 	t.Helper()
 	if !strings.Contains(dsn, "://") {
 		return dsn + " search_path=" + schema
@@ -61,7 +64,7 @@ func withSearchPath(t *testing.T, dsn, schema string) string {
 	return u.String()
 }
 
-func randomHex(t *testing.T) string {
+func randomHex(t testing.TB) string {
 	b := make([]byte, 8)
 	if _, err := rand.Read(b); err != nil {
 		t.Fatal(err)
@@ -70,6 +73,9 @@ func randomHex(t *testing.T) string {
 }
 
 func TestPostgresConformance(t *testing.T) {
+	if os.Getenv(postgresEnv) == "" {
+		t.Skip(postgresSkip)
+	}
 	t.Parallel()
 	storagetest.Run(t, func(t *testing.T) storage.Store { return openTest(t, "postgres", postgresDSN(t)) })
 }

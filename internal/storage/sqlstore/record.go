@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 
@@ -55,7 +54,7 @@ func (r record[T]) put(ctx context.Context, s *Store, v T) error {
 
 // get reads the row with the given key.
 func (r record[T]) get(ctx context.Context, s *Store, key ...any) (T, error) {
-	v, err := r.scan(s.r.QueryRowContext(ctx, s.q(r.selectSQL(r.keyWhere())), key...))
+	v, err := r.scan(s.queryRow(ctx, s.r, r.selectSQL(r.keyWhere()), key...))
 	return v, s.wrap("get "+r.what, err)
 }
 
@@ -66,8 +65,8 @@ func (r record[T]) get(ctx context.Context, s *Store, key ...any) (T, error) {
 // returned unchanged. The key columns are not rewritten: fn cannot move a
 // record onto another record's key.
 func (r record[T]) update(ctx context.Context, s *Store, fn func(T) (T, error), key ...any) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		old, err := r.scan(tx.QueryRowContext(ctx, s.q(r.selectSQL(r.keyWhere())+s.d.forUpdate), key...))
+	return s.inTx(ctx, func(tx *txn) error {
+		old, err := r.scan(s.queryRow(ctx, tx, r.selectSQL(r.keyWhere())+s.d.forUpdate, key...))
 		if err != nil {
 			return s.wrap("update "+r.what, err)
 		}
@@ -96,7 +95,7 @@ func (r record[T]) delete(ctx context.Context, s *Store, key ...any) error {
 
 // find lists the rows matching where, in the given order.
 func (r record[T]) find(ctx context.Context, s *Store, where, order string, args ...any) ([]T, error) {
-	rows, err := s.r.QueryContext(ctx, s.q(r.selectSQL(where)+" ORDER BY "+order), args...)
+	rows, err := s.query(ctx, s.r, r.selectSQL(where)+" ORDER BY "+order, args...)
 	if err != nil {
 		return nil, s.wrap("list "+r.what+"s", err)
 	}

@@ -22,21 +22,26 @@ func RedactDSN(dsn string) string {
 	return kvPassword.ReplaceAllString(dsn, "${1}"+redacted)
 }
 
-// kvPassword matches password and sslpassword in a keyword/value DSN: the
-// value is a single-quoted string with backslash escapes, or runs to the
-// next space.
-var kvPassword = regexp.MustCompile(`(?i)(\b(?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'?|[^\s]*)`)
+// kvPassword matches password and sslpassword in a keyword/value DSN. As
+// libpq and pgx read it, the value is a single-quoted string or runs to the
+// next whitespace, and in both a backslash escapes the next character.
+var kvPassword = regexp.MustCompile(`(?is)(\b(?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'?|(?:[^\s\\]|\\.)*\\?)`)
 
 // redactURL masks the userinfo password and password query parameters of a
 // URL DSN; authority is the index just past "://".
 func redactURL(dsn string, authority int) string {
-	if u, err := url.Parse(dsn); err == nil {
+	// net/url's answer is trusted only when the userinfo it found is the
+	// only '@' there is and there is no '#'. Otherwise a password holding
+	// '/', '?', '#' or '@' (which users do not always percent-encode) can
+	// parse "successfully" as a host, path or fragment, and leak.
+	if u, err := url.Parse(dsn); err == nil && !strings.Contains(dsn, "#") &&
+		strings.Count(dsn, "@") == map[bool]int{true: 1, false: 0}[u.User != nil] {
 		u.RawQuery = redactQuery(u.RawQuery)
 		return u.Redacted()
 	}
-	// Unparseable (a password with '/', '#' or '%' that the user did not
-	// percent-encode, say). Everything between "://" and the last '@' is
-	// userinfo as far as we can tell: keep the user, mask the rest.
+	// Everything between "://" and the last '@' is userinfo as far as we
+	// can tell: keep the user, mask the rest. An '@' in the query makes
+	// this mask more than the password, never less.
 	rest := dsn[authority:]
 	at := strings.LastIndexByte(rest, '@')
 	if at < 0 {

@@ -54,7 +54,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r storage.Rotation) (sto
 		return storage.RefreshToken{}, errors.New("sqlstore: rotate refresh token: zero time")
 	}
 	var old storage.RefreshToken
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *txn) error {
 		var err error
 		old, err = s.rotate(ctx, tx, r)
 		return err
@@ -64,10 +64,10 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r storage.Rotation) (sto
 
 // rotate runs the steps of RotateRefreshToken in tx. It returns the old
 // token as it stands after the attempt (also with ErrConsumed).
-func (s *Store) rotate(ctx context.Context, tx *sql.Tx, r storage.Rotation) (storage.RefreshToken, error) {
+func (s *Store) rotate(ctx context.Context, tx *txn, r storage.Rotation) (storage.RefreshToken, error) {
 	const op = "rotate refresh token"
 	var familyID string
-	err := tx.QueryRowContext(ctx, s.q(`SELECT family_id FROM refresh_tokens WHERE id = ?`), r.OldID).Scan(&familyID)
+	err := s.queryRow(ctx, tx, `SELECT family_id FROM refresh_tokens WHERE id = ?`, r.OldID).Scan(&familyID)
 	if err != nil {
 		return storage.RefreshToken{}, s.wrap(op, err)
 	}
@@ -78,7 +78,7 @@ func (s *Store) rotate(ctx context.Context, tx *sql.Tx, r storage.Rotation) (sto
 			op, r.Successor.FamilyID, familyID)
 	}
 	var revokedAt int64
-	err = tx.QueryRowContext(ctx, s.q(`SELECT revoked_at FROM refresh_families WHERE id = ?`+s.d.forUpdate),
+	err = s.queryRow(ctx, tx, `SELECT revoked_at FROM refresh_families WHERE id = ?`+s.d.forUpdate,
 		familyID).Scan(&revokedAt)
 	if err != nil {
 		return storage.RefreshToken{}, s.wrap(op+": family", err)
@@ -87,14 +87,14 @@ func (s *Store) rotate(ctx context.Context, tx *sql.Tx, r storage.Rotation) (sto
 		return storage.RefreshToken{}, fmt.Errorf("sqlstore: %s: %w", op, storage.ErrRevoked)
 	}
 
-	old, err := tokens.scan(tx.QueryRowContext(ctx, s.q(`UPDATE refresh_tokens
+	old, err := tokens.scan(s.queryRow(ctx, tx, `UPDATE refresh_tokens
 		SET used_at = ?, successor_id = ?, successor_sealed = ?, grace_until = ?
-		WHERE id = ? AND used_at = 0 RETURNING `+tokens.list()),
+		WHERE id = ? AND used_at = 0 RETURNING `+tokens.list(),
 		nanos(r.Now), r.Successor.ID, r.SuccessorSealed, nanos(r.GraceUntil), r.OldID))
 	if errors.Is(err, sql.ErrNoRows) {
 		// Used before. Read it under the family lock, which the winner
 		// held until it committed, so this sees the winner's successor.
-		old, err = tokens.scan(tx.QueryRowContext(ctx, s.q(tokens.selectSQL("id = ?")), r.OldID))
+		old, err = tokens.scan(s.queryRow(ctx, tx, tokens.selectSQL("id = ?"), r.OldID))
 		if err != nil {
 			return old, s.wrap(op, err)
 		}

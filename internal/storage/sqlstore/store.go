@@ -26,11 +26,14 @@ type Store struct {
 	// the row locks below are what serialise writers, and a stricter level
 	// would add serialization failures nobody retries.
 	txOpts *sql.TxOptions
+	// ws and rs cache prepared statements for w and r (SQLite only; nil
+	// on PostgreSQL). See stmts.go.
+	ws, rs *stmtCache
 }
 
 var _ storage.Store = (*Store)(nil)
 
-// querier is what *sql.DB and *sql.Tx have in common.
+// querier is what *sql.DB and *txn have in common.
 type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
@@ -102,6 +105,10 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes the connection pools.
 func (s *Store) Close() error {
+	if s.ws != nil {
+		s.ws.close()
+		s.rs.close()
+	}
 	err := s.w.Close()
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
@@ -114,11 +121,17 @@ func (s *Store) q(query string) string { return s.d.rebind(query) }
 
 // inTx runs fn in a write transaction and commits if it returns nil. An
 // error from fn is returned unchanged (the CAS updaters promise that).
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, s.txOpts)
+func (s *Store) inTx(ctx context.Context, fn func(tx *txn) error) error {
+	sqlTx, err := s.w.BeginTx(ctx, s.txOpts)
 	if err != nil {
 		return fmt.Errorf("sqlstore: begin: %w", err)
 	}
+	tx := &txn{Tx: sqlTx}
+	defer func() {
+		for _, q := range tx.misses {
+			s.ws.get(ctx, q)
+		}
+	}()
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
 		return err
@@ -127,17 +140,6 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return fmt.Errorf("sqlstore: commit: %w", err)
 	}
 	return nil
-}
-
-// exec runs one write statement outside a transaction and returns the
-// number of rows it affected.
-func (s *Store) exec(ctx context.Context, q querier, query string, args ...any) (int, error) {
-	res, err := q.ExecContext(ctx, s.q(query), args...)
-	if err != nil {
-		return 0, err
-	}
-	n, err := res.RowsAffected()
-	return int(n), err
 }
 
 // wrap adds the operation to a database error and turns a unique violation

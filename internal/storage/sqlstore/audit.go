@@ -101,8 +101,8 @@ func (s *Store) ListAudit(ctx context.Context, q storage.AuditQuery) ([]storage.
 // hole that verification reports as tampering. The chain stays verifiable
 // from the first kept record.
 func (s *Store) PruneAudit(ctx context.Context, before time.Time) (int, error) {
-	n, err := s.exec(ctx, s.w, `DELETE FROM audit WHERE at < ? AND seq < COALESCE(
-		(SELECT seq FROM audit WHERE at >= ? ORDER BY seq LIMIT 1), ?)`,
+	n, err := s.exec(ctx, s.w, "DELETE FROM audit WHERE "+s.d.keyOrdered("audit", []string{"seq"},
+		`at < ? AND seq < COALESCE((SELECT seq FROM audit WHERE at >= ? ORDER BY seq LIMIT 1), ?)`),
 		nanos(before), nanos(before), int64(math.MaxInt64))
 	return n, s.wrap("prune audit", err)
 }

@@ -57,6 +57,7 @@ func (s *Store) ListBrowserSessions(ctx context.Context, subject string) ([]stor
 // many. An empty subject matches only sessions with an empty subject: a
 // kill switch called with a blank user must not log everyone out.
 func (s *Store) DeleteBrowserSessions(ctx context.Context, subject string) (int, error) {
-	n, err := s.exec(ctx, s.w, `DELETE FROM browser_sessions WHERE subject = ?`, subject)
+	n, err := s.exec(ctx, s.w, "DELETE FROM browser_sessions WHERE "+
+		s.d.keyOrdered(browserSessions.table, browserSessions.key, "subject = ?"), subject)
 	return n, s.wrap("delete browser sessions", err)
 }

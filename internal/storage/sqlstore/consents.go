@@ -39,6 +39,6 @@ func (s *Store) ListConsents(ctx context.Context, f storage.ConsentFilter) ([]st
 // DeleteConsents deletes the consents matching f and returns how many.
 func (s *Store) DeleteConsents(ctx context.Context, f storage.ConsentFilter) (int, error) {
 	w := new(filter).eq("subject", f.Subject).eq("client_id", f.ClientID)
-	n, err := s.exec(ctx, s.w, "DELETE FROM consents WHERE "+w.sql(), w.args...)
+	n, err := s.exec(ctx, s.w, "DELETE FROM consents WHERE "+s.d.keyOrdered(consents.table, consents.key, w.sql()), w.args...)
 	return n, s.wrap("delete consents", err)
 }

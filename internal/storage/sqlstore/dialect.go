@@ -81,3 +81,21 @@ func (d *dialect) rebind(q string) string {
 	}
 	return b.String()
 }
+
+// keyOrdered rewrites the WHERE condition of an UPDATE or DELETE that may
+// touch many rows of table so that, on PostgreSQL, the rows are locked in
+// key order before the statement writes them. Two such statements (the kill
+// switch on one instance, GC on another) otherwise lock rows in the orders
+// their plans visit them, which differ, and deadlock; PostgreSQL then
+// aborts one. Single-row writers cannot close a cycle with them. On SQLite,
+// where a statement holds the whole database's write lock, where is
+// returned as is. The placeholders in where are unchanged in number and
+// order.
+func (d *dialect) keyOrdered(table string, key []string, where string) string {
+	if d.forUpdate == "" {
+		return where
+	}
+	k := strings.Join(key, ", ")
+	return "(" + k + ") IN (SELECT " + k + " FROM " + table + " WHERE " + where +
+		" ORDER BY " + k + d.forUpdate + ")"
+}

@@ -73,7 +73,8 @@ func (s *Store) RevokeRefreshFamilies(ctx context.Context, f storage.FamilyFilte
 	f.IncludeRevoked = false
 	w := familyFilter(f)
 	rows, err := s.query(ctx, s.w,
-		"UPDATE refresh_families SET revoked_at = ?, revoke_reason = ? WHERE "+w.sql()+" RETURNING id",
+		"UPDATE refresh_families SET revoked_at = ?, revoke_reason = ? WHERE "+
+			s.d.keyOrdered(families.table, families.key, w.sql())+" RETURNING id",
 		append([]any{nanos(now), reason}, w.args...)...)
 	if err != nil {
 		return nil, s.wrap("revoke refresh families", err)

@@ -13,6 +13,15 @@ import (
 // "<> 0" term also lets the planner use the partial expiry indexes.
 func expired(col string) string { return "(" + col + " <> 0 AND " + col + " < ?)" }
 
+// gcStep is one statement of GarbageCollect.
+type gcStep struct {
+	n     *int
+	verb  string // "DELETE FROM t" or "UPDATE t SET ..."
+	table string
+	key   []string
+	where string
+}
+
 // GarbageCollect deletes every record that expired before now, one DELETE
 // per table, and wipes the sealed successors whose grace window has ended
 // (SPEC AS-6: the sealed copy of a live credential must not linger at
@@ -21,37 +30,39 @@ func expired(col string) string { return "(" + col + " <> 0 AND " + col + " < ?)
 // long; a failure returns what was done so far.
 func (s *Store) GarbageCollect(ctx context.Context, now time.Time) (storage.GCResult, error) {
 	var r storage.GCResult
-	steps := []struct {
-		n     *int
-		query string
-	}{
-		{&r.AuthRequests, "DELETE FROM auth_requests WHERE " + expired("expires_at")},
-		{&r.AuthCodes, "DELETE FROM auth_codes WHERE " + expired("expires_at")},
+	id := []string{"id"}
+	del := func(n *int, table string, key []string, where string) gcStep {
+		return gcStep{n, "DELETE FROM " + table, table, key, where}
+	}
+	steps := []gcStep{
+		del(&r.AuthRequests, "auth_requests", id, expired("expires_at")),
+		del(&r.AuthCodes, "auth_codes", authCodes.key, expired("expires_at")),
 		// Tokens first, so a token wiped below is one that stays.
-		{&r.RefreshTokens, "DELETE FROM refresh_tokens WHERE " + expired("expires_at")},
-		{&r.RefreshFamilies, "DELETE FROM refresh_families WHERE " + expired("expires_at")},
-		{&r.Consents, "DELETE FROM consents WHERE " + expired("expires_at")},
+		del(&r.RefreshTokens, "refresh_tokens", id, expired("expires_at")),
+		del(&r.RefreshFamilies, "refresh_families", id, expired("expires_at")),
+		del(&r.Consents, "consents", consents.key, expired("expires_at")),
 		// SPEC SE-1: a browser session ends at its absolute or idle expiry.
-		{&r.BrowserSessions, "DELETE FROM browser_sessions WHERE " + expired("expires_at") +
-			" OR " + expired("idle_expires_at")},
-		{&r.Clients, "DELETE FROM clients WHERE " + expired("expires_at")},
-		{&r.SigningKeys, "DELETE FROM signing_keys WHERE " + expired("expires_at")},
-		{&r.Revocations, "DELETE FROM revocations WHERE " + expired("expires_at")},
-		{&r.MCPSessions, "DELETE FROM mcp_sessions WHERE " + expired("expires_at")},
-		{&r.Leases, "DELETE FROM leases WHERE " + expired("expires_at")},
-		// A zero GraceUntil means no grace window at all.
-		{&r.SuccessorsWiped, "UPDATE refresh_tokens SET successor_sealed = NULL" +
-			" WHERE successor_sealed IS NOT NULL AND grace_until < ?"},
+		del(&r.BrowserSessions, "browser_sessions", id, expired("expires_at")+" OR "+expired("idle_expires_at")),
+		del(&r.Clients, "clients", id, expired("expires_at")),
+		del(&r.SigningKeys, "signing_keys", id, expired("expires_at")),
+		del(&r.Revocations, "revocations", revocations.key, expired("expires_at")),
+		del(&r.MCPSessions, "mcp_sessions", id, expired("expires_at")),
+		del(&r.Leases, "leases", []string{"name"}, expired("expires_at")),
+		// A zero GraceUntil is read as "no grace window", not "forever":
+		// a sealed copy of a live credential must not linger at rest for
+		// want of a deadline. An empty copy is no copy and is not counted.
+		{&r.SuccessorsWiped, "UPDATE refresh_tokens SET successor_sealed = NULL", "refresh_tokens", id,
+			"successor_sealed IS NOT NULL AND length(successor_sealed) > 0 AND grace_until < ?"},
 	}
 	t := nanos(now)
 	for _, st := range steps {
-		args := make([]any, strings.Count(st.query, "?"))
+		args := make([]any, strings.Count(st.where, "?"))
 		for i := range args {
 			args[i] = t
 		}
-		n, err := s.exec(ctx, s.w, st.query, args...)
+		n, err := s.exec(ctx, s.w, st.verb+" WHERE "+s.d.keyOrdered(st.table, st.key, st.where), args...)
 		if err != nil {
-			return r, s.wrap("garbage collect", err)
+			return r, s.wrap("garbage collect "+st.table, err)
 		}
 		*st.n = n
 	}

@@ -37,6 +37,7 @@ func (s *Store) UpdateUpstreamToken(ctx context.Context, subject, providerID str
 // DeleteUpstreamTokens deletes all of subject's upstream tokens and returns
 // how many. An empty subject matches only tokens with an empty subject.
 func (s *Store) DeleteUpstreamTokens(ctx context.Context, subject string) (int, error) {
-	n, err := s.exec(ctx, s.w, `DELETE FROM upstream_tokens WHERE subject = ?`, subject)
+	n, err := s.exec(ctx, s.w, "DELETE FROM upstream_tokens WHERE "+
+		s.d.keyOrdered(upstreamTokens.table, upstreamTokens.key, "subject = ?"), subject)
 	return n, s.wrap("delete upstream tokens", err)
 }

@@ -101,12 +101,3 @@ func cloneAuditRecord(r storage.AuditRecord) storage.AuditRecord {
 	r.Time = utc(r.Time)
 	return r
 }
-
-// cloneAll copies a list of records for a caller.
-func cloneAll[T any](l []T, clone func(T) T) []T {
-	out := make([]T, len(l))
-	for i, v := range l {
-		out[i] = clone(v)
-	}
-	return out
-}

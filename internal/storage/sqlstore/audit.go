@@ -92,6 +92,7 @@ func (s *Store) ListAudit(ctx context.Context, q storage.AuditQuery) ([]storage.
 	w := new(filter).and("seq > ?")
 	w.args = append(w.args, q.AfterSeq)
 	w.eq("event_type", q.Type).eq("subject", q.Subject)
+	// The page size rides on the ORDER BY clause, after the filter's args.
 	return auditRecords.find(ctx, s, w.sql(), "seq LIMIT ?", append(w.args, limit)...)
 }
 

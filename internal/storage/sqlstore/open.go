@@ -27,6 +27,9 @@ const sqliteBusyTimeout = 5 * time.Second
 // timeout.
 const postgresConnectTimeout = 10 * time.Second
 
+// postgresMaxConns caps each instance's connections to PostgreSQL.
+const postgresMaxConns = 32
+
 // openSQLite opens a write pool and a read pool on the file at path. The
 // options are set here, not taken from the DSN, because the store's
 // correctness depends on them:
@@ -104,7 +107,10 @@ func openPostgres(dsn string) (*Store, error) {
 		cfg.ConnectTimeout = postgresConnectTimeout
 	}
 	db := stdlib.OpenDB(*cfg)
-	db.SetMaxIdleConns(16)
+	// A cap, so that a burst on several instances queues here instead of
+	// exhausting the server's max_connections (100 by default).
+	db.SetMaxOpenConns(postgresMaxConns)
+	db.SetMaxIdleConns(postgresMaxConns / 2)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	return &Store{
 		d: postgresDialect, w: db, r: db,

@@ -14,8 +14,6 @@ import (
 // are written once in portable SQL with "?" placeholders; the dialect
 // rewrites placeholders, column types and row locks.
 type dialect struct {
-	name string // "sqlite" | "postgres", as given to Open
-
 	// dollar rewrites "?" placeholders to "$1", "$2", ... (PostgreSQL).
 	dollar bool
 	// forUpdate is appended to a SELECT that reads a row it is about to
@@ -35,7 +33,6 @@ type dialect struct {
 }
 
 var sqliteDialect = &dialect{
-	name:      "sqlite",
 	forUpdate: "",
 	types:     strings.NewReplacer("{blob}", "BLOB"),
 	isUnique: func(err error) bool {
@@ -48,7 +45,6 @@ var sqliteDialect = &dialect{
 }
 
 var postgresDialect = &dialect{
-	name:      "postgres",
 	dollar:    true,
 	forUpdate: " FOR UPDATE",
 	types:     strings.NewReplacer("{blob}", "BYTEA"),

@@ -4,7 +4,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
+
+	"github.com/mcpgate/mcpgate/internal/config"
 )
 
 // newFlagSet returns a flag set whose --help prints to stdout and whose
@@ -53,12 +54,29 @@ func hasFlags(fs *flag.FlagSet) bool {
 	return n > 0
 }
 
-// requireConfig reports a missing --config flag as a usage error.
-func requireConfig(fs *flag.FlagSet, path string, w io.Writer) bool {
-	if path != "" {
-		return true
+// configFlag parses the arguments of a command whose only flag is
+// --config FILE (required). ok is false when the command must stop, with
+// the exit code to return.
+func configFlag(env *cliEnv, name string, args []string) (path string, code int, ok bool) {
+	fs := newFlagSet(env, name, name+" --config FILE")
+	fs.StringVar(&path, "config", "", "path to the YAML configuration `file`")
+	if code, ok := parse(fs, env, args); !ok {
+		return "", code, false
 	}
-	fmt.Fprintf(w, "mcpgate %s: --config is required\n", fs.Name())
-	fs.Usage()
-	return false
+	if path == "" {
+		fmt.Fprintf(env.stderr, "mcpgate %s: --config is required\n", name)
+		fs.Usage()
+		return "", 2, false
+	}
+	return path, 0, true
+}
+
+// loadConfig loads and validates the file, printing every problem.
+func loadConfig(env *cliEnv, name, path string) (*config.Config, bool) {
+	cfg, err := config.Load(path, env.lookupEnv)
+	if err != nil {
+		fmt.Fprintf(env.stderr, "mcpgate %s: %s: configuration is invalid:\n%v\n", name, path, err)
+		return nil, false
+	}
+	return cfg, true
 }

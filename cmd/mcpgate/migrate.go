@@ -9,17 +9,12 @@ import (
 )
 
 func runMigrate(ctx context.Context, env *cliEnv, args []string) int {
-	fs := newFlagSet(env, "migrate", "migrate --config FILE")
-	path := fs.String("config", "", "path to the YAML configuration `file`")
-	if code, ok := parse(fs, env, args); !ok {
+	path, code, ok := configFlag(env, "migrate", args)
+	if !ok {
 		return code
 	}
-	if !requireConfig(fs, *path, env.stderr) {
-		return 2
-	}
-	cfg, err := config.Load(*path, env.lookupEnv)
-	if err != nil {
-		fmt.Fprintf(env.stderr, "mcpgate migrate: %s:\n%v\n", *path, err)
+	cfg, ok := loadConfig(env, "migrate", path)
+	if !ok {
 		return 1
 	}
 	if cfg.Storage.Driver == "memory" {

@@ -4,22 +4,16 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/mcpgate/mcpgate/internal/config"
 	"github.com/mcpgate/mcpgate/internal/server"
 )
 
 func runServe(ctx context.Context, env *cliEnv, args []string) int {
-	fs := newFlagSet(env, "serve", "serve --config FILE")
-	path := fs.String("config", "", "path to the YAML configuration `file`")
-	if code, ok := parse(fs, env, args); !ok {
+	path, code, ok := configFlag(env, "serve", args)
+	if !ok {
 		return code
 	}
-	if !requireConfig(fs, *path, env.stderr) {
-		return 2
-	}
-	cfg, err := config.Load(*path, env.lookupEnv)
-	if err != nil {
-		fmt.Fprintf(env.stderr, "mcpgate serve: %s:\n%v\n", *path, err)
+	cfg, ok := loadConfig(env, "serve", path)
+	if !ok {
 		return 1
 	}
 	if err := server.Run(ctx, cfg, serverOptions(env)); err != nil {

@@ -118,9 +118,16 @@ func TestDemoLifecycleInProcess(t *testing.T) {
 	goleak.VerifyNone(t)
 }
 
-// TestDemoProcessExitsOnSIGINT runs the demo as a real process, sends it
-// SIGINT and requires exit status 0 within 5 s.
-func TestDemoProcessExitsOnSIGINT(t *testing.T) {
+// TestDemoProcessExitsOnSignal runs the demo as a real process, sends it
+// SIGINT (Ctrl-C) or SIGTERM (what service managers send) and requires
+// exit status 0 within 5 s.
+func TestDemoProcessExitsOnSignal(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) { demoProcessExitsOn(t, sig) })
+	}
+}
+
+func demoProcessExitsOn(t *testing.T, sig syscall.Signal) {
 	dir := filepath.Join(t.TempDir(), "data")
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "MCPGATE_TEST_MAIN=1",
@@ -144,7 +151,7 @@ func TestDemoProcessExitsOnSIGINT(t *testing.T) {
 		}
 	}
 
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	exited := make(chan error, 1)
@@ -152,10 +159,10 @@ func TestDemoProcessExitsOnSIGINT(t *testing.T) {
 	select {
 	case err := <-exited:
 		if err != nil {
-			t.Fatalf("demo exited with %v after SIGINT, want status 0; stderr:\n%s", err, stderr.String())
+			t.Fatalf("demo exited with %v after %v, want status 0; stderr:\n%s", err, sig, stderr.String())
 		}
 	case <-time.After(5 * time.Second):
-		t.Fatal("demo did not exit within 5 s of SIGINT")
+		t.Fatalf("demo did not exit within 5 s of %v", sig)
 	}
 	if !strings.Contains(stderr.String(), "mcpgate stopped") {
 		t.Errorf("no graceful-shutdown log line; stderr:\n%s", stderr.String())

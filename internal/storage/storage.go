@@ -22,6 +22,11 @@ var (
 	ErrRevoked = errors.New("storage: revoked")
 	// ErrLeaseHeld: another holder owns an unexpired lease.
 	ErrLeaseHeld = errors.New("storage: lease held by another holder")
+	// ErrInvalidArgument: the call was refused before anything was read or
+	// written, because acting on it would defeat a guarantee: a zero now
+	// where time decides consume-once or revocation, or an empty filter on
+	// a destructive bulk operation. It always means a caller bug.
+	ErrInvalidArgument = errors.New("storage: invalid argument")
 )
 
 // Store is everything mcpgate persists. Each concern has its own small
@@ -30,25 +35,43 @@ var (
 //
 // Rules every backend follows:
 //   - Times are stored in UTC; a zero time means "never" / "not set".
+//     Times from 1678 through 2261 are kept exactly (to the microsecond at
+//     least). sqlstore stores int64 Unix nanoseconds, which span 1677-09-21
+//     to 2262-04-11, and clamps a time outside to the nearest end rather
+//     than wrapping it, so a "far future" expiry stays in the future. It
+//     stores the zero time as 0, so the Unix epoch itself reads back as the
+//     zero time; no caller should use 1970-01-01T00:00:00Z as an instant.
+//   - A zero now is refused with ErrInvalidArgument wherever time decides
+//     consume-once or revocation (ConsumeAuthCode, RotateRefreshToken,
+//     RevokeRefreshFamilies, AcquireLease): zero doubles as "unused" and
+//     "not revoked", so a zero now would leave a code or token reusable or
+//     revoke nothing. A backend that cannot store a now apart from zero
+//     (sqlstore: the Unix epoch) refuses that now too.
 //   - Updaters are compare-and-swap: fn sees the current record and the
 //     returned record is written only if no other writer intervened (backends
 //     serialise writers, so no write is ever lost). fn may be called more than
 //     once; it must be free of side effects. An error from fn aborts the update
 //     and is returned unchanged.
 //   - fn cannot move a record to another key: the key fields it returns are
-//     ignored or refused. Fields documented as fixed for a record's life (a
-//     family's Resource, ClientID and Subject) are the caller's to keep: the
-//     token endpoint never changes them (SPEC AS-4).
+//     ignored or refused. Fields documented as fixed for a record's life are
+//     kept by the store whatever fn returns (UpdateRefreshFamily): the
+//     callers never change them either, but a buggy or stale fn must not be
+//     able to move a grant to another client, user or upstream (SPEC AS-4).
 //   - Get methods do not hide expired records; GarbageCollect removes them and
 //     callers compare ExpiresAt themselves (the clock belongs to the caller).
 //     A record is expired iff its ExpiresAt is non-zero and before now; one
 //     expiring exactly at now is still live.
-//   - Bulk deletes by subject (DeleteBrowserSessions, DeleteUpstreamTokens)
-//     match the subject exactly; "" matches only records whose subject is "".
+//   - Destructive bulk operations (RevokeRefreshFamilies, DeleteConsents,
+//     DeleteBrowserSessions, DeleteUpstreamTokens) refuse an empty filter
+//     (every field "") with ErrInvalidArgument: a kill switch called with a
+//     blank user must never revoke every grant in the deployment. A
+//     non-empty subject matches exactly. List methods keep "empty matches
+//     everything".
 //   - Bearer secrets (codes, refresh tokens, client secrets, browser session
 //     IDs) are never stored: callers pass a hash. The one exception is
 //     RefreshToken.SuccessorSealed, an AEAD-sealed copy of the successor kept
-//     only until GraceUntil (SPEC AS-6).
+//     only until GraceUntil (SPEC AS-6); with a zero GraceUntil it is not
+//     kept past the next GarbageCollect.
 type Store interface {
 	ClientStore
 	AuthRequestStore
@@ -64,7 +87,10 @@ type Store interface {
 	AuditStore
 
 	// GarbageCollect deletes every record whose expiry is before now and
-	// wipes sealed refresh successors whose grace window has ended.
+	// wipes sealed refresh successors whose grace window has ended: a
+	// GraceUntil before now, or a zero GraceUntil ("no grace window", never
+	// "forever": a sealed live credential must not sit at rest
+	// indefinitely). The token itself stays; reuse detection needs it.
 	GarbageCollect(ctx context.Context, now time.Time) (GCResult, error)
 	// Ping reports whether the backend can serve requests (readiness).
 	Ping(ctx context.Context) error
@@ -184,6 +210,7 @@ type AuthCodeStore interface {
 	// ConsumeAuthCode atomically marks the code used and returns it. Exactly
 	// one of any number of concurrent calls succeeds; the others get
 	// ErrConsumed together with the record.
+	// A zero now is ErrInvalidArgument (ConsumedAt zero means unused).
 	ConsumeAuthCode(ctx context.Context, hash []byte, now time.Time) (AuthCode, error)
 }
 
@@ -211,6 +238,20 @@ type RefreshFamily struct {
 // Revoked reports whether the family has been revoked.
 func (f RefreshFamily) Revoked() bool { return !f.RevokedAt.IsZero() }
 
+// KeepFixed returns next, an updater's result for the stored family f, with
+// what no update may change copied back from f: the identity and binding of
+// the grant (ID, ClientID, Subject, Resource; SPEC AS-4), and, once f is
+// revoked, RevokedAt and RevokeReason. A fn built from a stale copy would
+// otherwise un-revoke a grant the kill switch just revoked. Every backend's
+// UpdateRefreshFamily applies it, so the rule lives here once.
+func (f RefreshFamily) KeepFixed(next RefreshFamily) RefreshFamily {
+	next.ID, next.ClientID, next.Subject, next.Resource = f.ID, f.ClientID, f.Subject, f.Resource
+	if f.Revoked() {
+		next.RevokedAt, next.RevokeReason = f.RevokedAt, f.RevokeReason
+	}
+	return next
+}
+
 // RefreshToken is one member of a family. The handle the client holds is
 // "<ID>.<secret>"; only a hash of the secret is stored.
 type RefreshToken struct {
@@ -224,7 +265,8 @@ type RefreshToken struct {
 	// Set by RotateRefreshToken: the successor, and until GraceUntil a sealed
 	// copy of its handle so a client retrying a lost response gets the same
 	// successor (SPEC AS-6). GarbageCollect wipes SuccessorSealed after
-	// GraceUntil.
+	// GraceUntil; a zero GraceUntil means "no grace window", so the next
+	// GarbageCollect wipes it.
 	SuccessorID     string
 	SuccessorSealed []byte
 	GraceUntil      time.Time
@@ -239,8 +281,9 @@ type Rotation struct {
 	Now             time.Time
 }
 
-// FamilyFilter selects families; empty fields match everything. Used by the
-// kill switch and the admin console.
+// FamilyFilter selects families; empty fields match everything, except that
+// RevokeRefreshFamilies refuses a filter whose Subject and ClientID are both
+// empty. Used by the kill switch and the admin console.
 type FamilyFilter struct {
 	Subject        string
 	ClientID       string
@@ -252,10 +295,19 @@ type RefreshStore interface {
 	// CreateRefreshFamily stores a new family and its first token atomically.
 	CreateRefreshFamily(ctx context.Context, f RefreshFamily, first RefreshToken) error
 	GetRefreshFamily(ctx context.Context, id string) (RefreshFamily, error)
+	// UpdateRefreshFamily is a compare-and-swap updater whose result passes
+	// through KeepFixed: ID, ClientID, Subject and Resource stay as stored
+	// (SPEC AS-4: a refresh can never move a grant to another upstream), and
+	// revocation is one-way: once RevokedAt is set, RevokedAt and
+	// RevokeReason stay as stored. The store keeps these silently rather
+	// than refusing, so the rest of fn's update still lands; fn may revoke
+	// an unrevoked family.
 	UpdateRefreshFamily(ctx context.Context, id string, fn func(RefreshFamily) (RefreshFamily, error)) error
 	ListRefreshFamilies(ctx context.Context, f FamilyFilter) ([]RefreshFamily, error)
 	// RevokeRefreshFamilies revokes every unrevoked family matching f and
-	// returns their IDs.
+	// returns their IDs. f.IncludeRevoked is ignored: a revoked family keeps
+	// its first RevokedAt and RevokeReason. Subject and ClientID both empty,
+	// or a zero now, is ErrInvalidArgument and revokes nothing.
 	RevokeRefreshFamilies(ctx context.Context, f FamilyFilter, reason string, now time.Time) ([]string, error)
 
 	GetRefreshToken(ctx context.Context, id string) (RefreshToken, error)
@@ -269,7 +321,8 @@ type RefreshStore interface {
 	// ErrConsumed the caller would take the grace path and hand out the
 	// sealed successor of a revoked grant. A successor ID that is taken gives
 	// ErrAlreadyExists; a successor in another family is refused (revoking
-	// the family would miss it). A failed rotation changes nothing.
+	// the family would miss it). A zero r.Now is ErrInvalidArgument (UsedAt
+	// zero means unused). A failed rotation changes nothing.
 	RotateRefreshToken(ctx context.Context, r Rotation) (RefreshToken, error)
 }
 
@@ -285,7 +338,8 @@ type Consent struct {
 	ExpiresAt   time.Time // zero: until revoked
 }
 
-// ConsentFilter selects consents; empty fields match everything.
+// ConsentFilter selects consents; empty fields match everything, except that
+// DeleteConsents refuses a filter whose fields are all empty.
 type ConsentFilter struct {
 	Subject  string
 	ClientID string
@@ -297,7 +351,8 @@ type ConsentStore interface {
 	PutConsent(ctx context.Context, c Consent) error
 	GetConsent(ctx context.Context, subject, clientID, redirectURI, resource string) (Consent, error)
 	ListConsents(ctx context.Context, f ConsentFilter) ([]Consent, error)
-	// DeleteConsents deletes every consent matching f and returns how many.
+	// DeleteConsents deletes every consent matching f and returns how many;
+	// an empty f is ErrInvalidArgument and deletes nothing.
 	DeleteConsents(ctx context.Context, f ConsentFilter) (int, error)
 }
 
@@ -329,7 +384,8 @@ type BrowserSessionStore interface {
 	// ListBrowserSessions lists a user's sessions, oldest first (the
 	// concurrent-session limit evicts from the front); "" lists all.
 	ListBrowserSessions(ctx context.Context, subject string) ([]BrowserSession, error)
-	// DeleteBrowserSessions deletes all of a user's sessions (kill switch).
+	// DeleteBrowserSessions deletes all of a user's sessions (kill switch);
+	// "" is ErrInvalidArgument and deletes nothing.
 	DeleteBrowserSessions(ctx context.Context, subject string) (int, error)
 }
 
@@ -355,6 +411,9 @@ type UpstreamTokenStore interface {
 	PutUpstreamToken(ctx context.Context, t UpstreamToken) error
 	GetUpstreamToken(ctx context.Context, subject, providerID string) (UpstreamToken, error)
 	UpdateUpstreamToken(ctx context.Context, subject, providerID string, fn func(UpstreamToken) (UpstreamToken, error)) error
+	// DeleteUpstreamTokens deletes all of a user's upstream tokens (kill
+	// switch) and returns how many; "" is ErrInvalidArgument and deletes
+	// nothing.
 	DeleteUpstreamTokens(ctx context.Context, subject string) (int, error)
 }
 
@@ -446,7 +505,9 @@ type Lease struct {
 type LeaseStore interface {
 	// AcquireLease takes the lease for holder until expires, or extends it if
 	// holder already has it. It fails with ErrLeaseHeld if another holder has
-	// an unexpired lease (judged by now).
+	// an unexpired lease (judged by now). A zero now or a zero expires is
+	// ErrInvalidArgument: a lease that never expires would outlive a crashed
+	// holder, and backends disagree on what a zero expiry would mean.
 	AcquireLease(ctx context.Context, name, holder string, now, expires time.Time) error
 	// ReleaseLease drops the lease if holder has it; otherwise it does nothing.
 	ReleaseLease(ctx context.Context, name, holder string) error
@@ -456,7 +517,9 @@ type LeaseStore interface {
 // Data holds the event's canonical JSON; the indexed fields are copied out
 // of it for queries. Hash covers PrevHash and Data.
 type AuditRecord struct {
-	Seq      int64 // 1-based position in the chain, assigned by the store
+	Seq int64 // 1-based position in the chain, assigned by the store
+	// ID names the event for log correlation. The audit package makes it a
+	// UUIDv7; the store does not require it to be unique (Seq is the key).
 	ID       string
 	Time     time.Time
 	Type     string

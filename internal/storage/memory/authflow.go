@@ -72,8 +72,13 @@ func (s *Store) CreateAuthCode(_ context.Context, c storage.AuthCode) error {
 
 // ConsumeAuthCode marks the code used under the store lock, so of any number
 // of concurrent calls exactly one sees it unused (RFC 6749 §4.1.2: codes are
-// single-use). Expiry is the caller's to judge (storage.Store).
+// single-use). Expiry is the caller's to judge (storage.Store). A zero now
+// is refused: ConsumedAt zero means "unused", so the code would stay open to
+// replay.
 func (s *Store) ConsumeAuthCode(_ context.Context, hash []byte, now time.Time) (storage.AuthCode, error) {
+	if now.IsZero() {
+		return storage.AuthCode{}, invalid("consume auth code", "zero now")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.authCodes[string(hash)]

@@ -52,7 +52,11 @@ func (s *Store) ListConsents(_ context.Context, f storage.ConsentFilter) ([]stor
 	return out, nil
 }
 
+// DeleteConsents refuses an empty filter: it would delete every consent.
 func (s *Store) DeleteConsents(_ context.Context, f storage.ConsentFilter) (int, error) {
+	if f.Subject == "" && f.ClientID == "" {
+		return 0, invalid("delete consents", "empty filter")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0

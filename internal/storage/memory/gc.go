@@ -9,7 +9,8 @@ import (
 
 // GarbageCollect deletes what has expired at now and wipes sealed refresh
 // successors whose grace window has ended (SPEC AS-6: the sealed copy of a
-// live credential is kept no longer than the window needs). A browser session
+// live credential is kept no longer than the window needs). A zero
+// GraceUntil is no window at all, not an endless one. A browser session
 // ends at its absolute or its idle expiry (SPEC SE-1). Upstream tokens are
 // left alone: their ExpiresAt is the upstream access token's, and the sealed
 // refresh token inside usually outlives it. The audit chain is PruneAudit's.
@@ -32,7 +33,7 @@ func (s *Store) GarbageCollect(_ context.Context, now time.Time) (storage.GCResu
 	r.Leases = sweep(s.leases, func(l storage.Lease) bool { return expired(l.ExpiresAt, now) })
 
 	for id, t := range s.tokens {
-		if len(t.SuccessorSealed) > 0 && expired(t.GraceUntil, now) {
+		if len(t.SuccessorSealed) > 0 && (t.GraceUntil.IsZero() || t.GraceUntil.Before(now)) {
 			t.SuccessorSealed = nil
 			s.tokens[id] = t
 			r.SuccessorsWiped++

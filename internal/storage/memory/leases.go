@@ -8,8 +8,12 @@ import (
 )
 
 // AcquireLease judges expiry by the caller's now, never by this process's
-// clock, so that every backend agrees on who holds a lease.
+// clock, so that every backend agrees on who holds a lease. Zero times are
+// refused: a lease that never expires would outlive a crashed holder.
 func (s *Store) AcquireLease(_ context.Context, name, holder string, now, expires time.Time) error {
+	if now.IsZero() || expires.IsZero() {
+		return invalid("acquire lease", "zero now or expiry")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if l, ok := s.leases[name]; ok && l.Holder != holder && !expired(l.ExpiresAt, now) {

@@ -34,10 +34,19 @@ func (s *Store) GetRefreshFamily(_ context.Context, id string) (storage.RefreshF
 	return get(s.families, "refresh family", id, cloneFamily)
 }
 
+// UpdateRefreshFamily keeps what storage.RefreshFamily.KeepFixed keeps:
+// fn can neither move the grant nor undo its revocation.
 func (s *Store) UpdateRefreshFamily(_ context.Context, id string, fn func(storage.RefreshFamily) (storage.RefreshFamily, error)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return update(s.families, "refresh family", id, cloneFamily, setFamilyKey, fn)
+	return update(s.families, "refresh family", id, cloneFamily, setFamilyKey,
+		func(old storage.RefreshFamily) (storage.RefreshFamily, error) {
+			next, err := fn(old) // old is a copy: fn cannot reach the fixed fields through it
+			if err != nil {
+				return next, err
+			}
+			return old.KeepFixed(next), nil
+		})
 }
 
 func familyMatches(f storage.RefreshFamily, flt storage.FamilyFilter) bool {
@@ -64,8 +73,17 @@ func (s *Store) ListRefreshFamilies(_ context.Context, flt storage.FamilyFilter)
 
 // RevokeRefreshFamilies revokes the matching unrevoked families and returns
 // their IDs, sorted. A family already revoked keeps its original time and
-// reason, and is not reported again.
+// reason, and is not reported again. An empty filter would revoke every
+// grant, and a zero now would revoke nothing (RevokedAt zero means "not
+// revoked"); both are refused.
 func (s *Store) RevokeRefreshFamilies(_ context.Context, flt storage.FamilyFilter, reason string, now time.Time) ([]string, error) {
+	const op = "revoke refresh families"
+	if flt.Subject == "" && flt.ClientID == "" {
+		return nil, invalid(op, "empty filter")
+	}
+	if now.IsZero() {
+		return nil, invalid(op, "zero now")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	flt.IncludeRevoked = false
@@ -96,8 +114,12 @@ func (s *Store) GetRefreshToken(_ context.Context, id string) (storage.RefreshTo
 //
 // A revoked family is checked before reuse: a replayed token of a revoked
 // grant gets ErrRevoked, never the ErrConsumed that lets a caller hand out
-// the sealed successor within the grace window.
+// the sealed successor within the grace window. A zero r.Now is refused:
+// UsedAt zero means "unused", so the old token would rotate again.
 func (s *Store) RotateRefreshToken(_ context.Context, r storage.Rotation) (storage.RefreshToken, error) {
+	if r.Now.IsZero() {
+		return storage.RefreshToken{}, invalid("rotate refresh token", "zero now")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old, ok := s.tokens[r.OldID]

@@ -51,7 +51,12 @@ func (s *Store) ListBrowserSessions(_ context.Context, subject string) ([]storag
 	return out, nil
 }
 
+// DeleteBrowserSessions refuses an empty subject: a kill switch called with
+// a blank user must not log everyone out.
 func (s *Store) DeleteBrowserSessions(_ context.Context, subject string) (int, error) {
+	if subject == "" {
+		return 0, invalid("delete browser sessions", "empty subject")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0

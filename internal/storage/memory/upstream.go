@@ -34,7 +34,11 @@ func (s *Store) UpdateUpstreamToken(_ context.Context, subject, providerID strin
 		cloneUpstreamToken, setUpstreamKey, fn)
 }
 
+// DeleteUpstreamTokens refuses an empty subject, as DeleteBrowserSessions.
 func (s *Store) DeleteUpstreamTokens(_ context.Context, subject string) (int, error) {
+	if subject == "" {
+		return 0, invalid("delete upstream tokens", "empty subject")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0

@@ -43,10 +43,10 @@ func (s *Store) CreateAuthCode(ctx context.Context, c storage.AuthCode) error {
 // hold across instances. A loser reads the record back and gets
 // ErrConsumed with it, so the caller can revoke what the winner issued.
 func (s *Store) ConsumeAuthCode(ctx context.Context, hash []byte, now time.Time) (storage.AuthCode, error) {
-	if now.IsZero() {
+	if unset(now) {
 		// consumed_at = 0 means "unused": a zero now would leave the code
 		// open to replay.
-		return storage.AuthCode{}, errors.New("sqlstore: consume auth code: zero time")
+		return storage.AuthCode{}, invalid("consume auth code", "zero now")
 	}
 	c, err := authCodes.scan(s.queryRow(ctx, s.w,
 		`UPDATE auth_codes SET consumed_at = ? WHERE hash = ? AND consumed_at = 0 RETURNING `+authCodes.list(),

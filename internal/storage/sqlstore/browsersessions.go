@@ -54,9 +54,12 @@ func (s *Store) ListBrowserSessions(ctx context.Context, subject string) ([]stor
 }
 
 // DeleteBrowserSessions deletes all of subject's sessions and returns how
-// many. An empty subject matches only sessions with an empty subject: a
-// kill switch called with a blank user must not log everyone out.
+// many. An empty subject is refused: a kill switch called with a blank user
+// must not log everyone out.
 func (s *Store) DeleteBrowserSessions(ctx context.Context, subject string) (int, error) {
+	if subject == "" {
+		return 0, invalid("delete browser sessions", "empty subject")
+	}
 	n, err := s.exec(ctx, s.w, "DELETE FROM browser_sessions WHERE "+
 		s.d.keyOrdered(browserSessions.table, browserSessions.key, "subject = ?"), subject)
 	return n, s.wrap("delete browser sessions", err)

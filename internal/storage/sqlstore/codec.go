@@ -37,6 +37,11 @@ func nanos(t time.Time) int64 {
 	return t.UnixNano()
 }
 
+// unset reports whether t encodes as 0, the column value for "never",
+// "unused" and "not revoked": the zero time, and the Unix epoch, which
+// shares its encoding. A now that is unset would mark nothing.
+func unset(t time.Time) bool { return nanos(t) == 0 }
+
 // fromNanos decodes what nanos encoded, in UTC.
 func fromNanos(n int64) time.Time {
 	if n == 0 {

@@ -36,8 +36,12 @@ func (s *Store) ListConsents(ctx context.Context, f storage.ConsentFilter) ([]st
 	return consents.find(ctx, s, w.sql(), "subject, client_id, redirect_uri, resource", w.args...)
 }
 
-// DeleteConsents deletes the consents matching f and returns how many.
+// DeleteConsents deletes the consents matching f and returns how many. An
+// empty filter, which would delete every consent, is refused.
 func (s *Store) DeleteConsents(ctx context.Context, f storage.ConsentFilter) (int, error) {
+	if f.Subject == "" && f.ClientID == "" {
+		return 0, invalid("delete consents", "empty filter")
+	}
 	w := new(filter).eq("subject", f.Subject).eq("client_id", f.ClientID)
 	n, err := s.exec(ctx, s.w, "DELETE FROM consents WHERE "+s.d.keyOrdered(consents.table, consents.key, w.sql()), w.args...)
 	return n, s.wrap("delete consents", err)

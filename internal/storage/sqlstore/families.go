@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"time"
 
@@ -42,9 +41,17 @@ func (s *Store) GetRefreshFamily(ctx context.Context, id string) (storage.Refres
 	return families.get(ctx, s, id)
 }
 
-// UpdateRefreshFamily replaces the family with fn's result (compare-and-swap).
+// UpdateRefreshFamily replaces the family with fn's result (compare-and-swap),
+// less what storage.RefreshFamily.KeepFixed keeps: fn can neither move the
+// grant nor undo its revocation.
 func (s *Store) UpdateRefreshFamily(ctx context.Context, id string, fn func(storage.RefreshFamily) (storage.RefreshFamily, error)) error {
-	return families.update(ctx, s, fn, id)
+	return families.update(ctx, s, func(old storage.RefreshFamily) (storage.RefreshFamily, error) {
+		next, err := fn(old) // old is a copy: fn cannot reach the fixed fields through it
+		if err != nil {
+			return next, err
+		}
+		return old.KeepFixed(next), nil
+	}, id)
 }
 
 // familyFilter turns a filter into a WHERE clause.
@@ -64,11 +71,16 @@ func (s *Store) ListRefreshFamilies(ctx context.Context, f storage.FamilyFilter)
 
 // RevokeRefreshFamilies revokes every unrevoked family matching f in one
 // UPDATE and returns their IDs, sorted. f.IncludeRevoked is ignored: a
-// revoked family keeps its first revocation time and reason.
+// revoked family keeps its first revocation time and reason. An empty
+// filter would revoke every grant in the deployment, and a zero now would
+// revoke nothing (revoked_at = 0 means "not revoked"); both are refused.
 func (s *Store) RevokeRefreshFamilies(ctx context.Context, f storage.FamilyFilter, reason string, now time.Time) ([]string, error) {
-	if now.IsZero() {
-		// revoked_at = 0 means "not revoked".
-		return nil, errors.New("sqlstore: revoke refresh families: zero time")
+	const op = "revoke refresh families"
+	if f.Subject == "" && f.ClientID == "" {
+		return nil, invalid(op, "empty filter")
+	}
+	if unset(now) {
+		return nil, invalid(op, "zero now")
 	}
 	f.IncludeRevoked = false
 	w := familyFilter(f)

@@ -52,7 +52,7 @@ func (s *Store) GarbageCollect(ctx context.Context, now time.Time) (storage.GCRe
 		// a sealed copy of a live credential must not linger at rest for
 		// want of a deadline. An empty copy is no copy and is not counted.
 		{&r.SuccessorsWiped, "UPDATE refresh_tokens SET successor_sealed = NULL", "refresh_tokens", id,
-			"successor_sealed IS NOT NULL AND length(successor_sealed) > 0 AND grace_until < ?"},
+			"successor_sealed IS NOT NULL AND length(successor_sealed) > 0 AND (grace_until = 0 OR grace_until < ?)"},
 	}
 	t := nanos(now)
 	for _, st := range steps {

@@ -14,7 +14,14 @@ import (
 // or the current lease expired before now (a lease expiring exactly at now
 // is still held). Whether a row was written says who won, with no window
 // between check and write for another instance to slip into.
+//
+// Unset times are refused: expires_at = 0 would read as expired here
+// (0 < now) but as never expiring to GarbageCollect, and a zero now would
+// judge every lease live.
 func (s *Store) AcquireLease(ctx context.Context, name, holder string, now, expires time.Time) error {
+	if unset(now) || unset(expires) {
+		return invalid("acquire lease", "zero now or expiry")
+	}
 	n, err := s.exec(ctx, s.w, `INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
 		WHERE leases.holder = excluded.holder OR leases.expires_at < ?`,

@@ -48,10 +48,10 @@ func (s *Store) GetRefreshToken(ctx context.Context, id string) (storage.Refresh
 //
 // Any failure rolls the whole rotation back.
 func (s *Store) RotateRefreshToken(ctx context.Context, r storage.Rotation) (storage.RefreshToken, error) {
-	if r.Now.IsZero() {
+	if unset(r.Now) {
 		// used_at = 0 means "unused": a zero time would leave the old
 		// token open to a second rotation.
-		return storage.RefreshToken{}, errors.New("sqlstore: rotate refresh token: zero time")
+		return storage.RefreshToken{}, invalid("rotate refresh token", "zero now")
 	}
 	var old storage.RefreshToken
 	err := s.inTx(ctx, func(tx *txn) error {

@@ -35,8 +35,11 @@ func (s *Store) UpdateUpstreamToken(ctx context.Context, subject, providerID str
 }
 
 // DeleteUpstreamTokens deletes all of subject's upstream tokens and returns
-// how many. An empty subject matches only tokens with an empty subject.
+// how many. An empty subject is refused, as in DeleteBrowserSessions.
 func (s *Store) DeleteUpstreamTokens(ctx context.Context, subject string) (int, error) {
+	if subject == "" {
+		return 0, invalid("delete upstream tokens", "empty subject")
+	}
 	n, err := s.exec(ctx, s.w, "DELETE FROM upstream_tokens WHERE "+
 		s.d.keyOrdered(upstreamTokens.table, upstreamTokens.key, "subject = ?"), subject)
 	return n, s.wrap("delete upstream tokens", err)

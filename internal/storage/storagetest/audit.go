@@ -17,6 +17,7 @@ var auditTests = []testCase{
 	{"Prune", testAuditPrune},
 	{"PruneOnlyAPrefix", testAuditPrunePrefix},
 	{"PruneAllKeepsTheHead", testAuditPruneAll},
+	{"DuplicateIDs", testAuditDuplicateIDs},
 }
 
 // chained returns a build function that links rec to the chain the way the
@@ -258,4 +259,17 @@ func testAuditPruneAll(t *testing.T, s storage.Store) {
 	l, err := s.ListAudit(t.Context(), storage.AuditQuery{AfterSeq: 2})
 	must(t, err, "ListAudit")
 	check(t, "chain after pruning everything", l, []storage.AuditRecord{got})
+}
+
+// The store keys the chain by Seq and does not require AuditRecord.ID to be
+// unique (the audit package makes it a UUIDv7): a repeated ID is appended,
+// never refused, so the chain cannot lose an event to an ID collision.
+func testAuditDuplicateIDs(t *testing.T, s storage.Store) {
+	recs := appendAll(t, s,
+		newAuditRecord("same", "login", "alice", at(0)),
+		newAuditRecord("same", "logout", "alice", at(time.Second)))
+	l, err := s.ListAudit(t.Context(), storage.AuditQuery{})
+	must(t, err, "ListAudit")
+	check(t, "records sharing an ID", l, recs)
+	verifyChain(t, l, 1)
 }

@@ -165,6 +165,7 @@ var authCodeTests = []testCase{
 	{"CreateExisting", testAuthCodeCreateExisting},
 	{"ConsumeUnknown", testAuthCodeConsumeUnknown},
 	{"ConsumeExpired", testAuthCodeConsumeExpired},
+	{"ConsumeZeroNow", testAuthCodeConsumeZeroNow},
 }
 
 func testAuthCodeConsume(t *testing.T, s storage.Store) {
@@ -229,4 +230,25 @@ func testAuthCodeConsumeExpired(t *testing.T, s storage.Store) {
 	want := c
 	want.ConsumedAt = now
 	check(t, "consumed expired code", got, want)
+}
+
+// A zero now would store ConsumedAt zero, which reads as "unused": the code
+// would stay open to replay (RFC 6749 §4.1.2). The store refuses the call and
+// the code's one use is still ahead.
+func testAuthCodeConsumeZeroNow(t *testing.T, s storage.Store) {
+	c := newAuthCode("code-1")
+	must(t, s.CreateAuthCode(t.Context(), c), "CreateAuthCode")
+	_, err := s.ConsumeAuthCode(t.Context(), c.Hash, time.Time{})
+	wantErr(t, err, storage.ErrInvalidArgument, "ConsumeAuthCode with a zero now")
+	_, err = s.ConsumeAuthCode(t.Context(), []byte("unknown"), time.Time{})
+	wantErr(t, err, storage.ErrInvalidArgument, "ConsumeAuthCode of an unknown code with a zero now")
+
+	now := at(time.Second)
+	got, err := s.ConsumeAuthCode(t.Context(), c.Hash, now)
+	must(t, err, "ConsumeAuthCode after a refused one")
+	want := c
+	want.ConsumedAt = now
+	check(t, "code consumed after a refused consumption", got, want)
+	_, err = s.ConsumeAuthCode(t.Context(), c.Hash, now.Add(time.Second))
+	wantErr(t, err, storage.ErrConsumed, "second ConsumeAuthCode")
 }

@@ -14,6 +14,7 @@ var consentTests = []testCase{
 	{"KeyHasFourParts", testConsentKey},
 	{"PutReplaces", testConsentPutReplaces},
 	{"ListAndDelete", testConsentListAndDelete},
+	{"DeleteEmptyFilter", testConsentDeleteEmptyFilter},
 }
 
 func getConsent(t *testing.T, s storage.Store, c storage.Consent) (storage.Consent, error) {
@@ -132,11 +133,38 @@ func testConsentListAndDelete(t *testing.T, s storage.Store) {
 	if n != 1 {
 		t.Errorf("DeleteConsents(client c1) = %d, want 1", n)
 	}
-	n, err = s.DeleteConsents(t.Context(), storage.ConsentFilter{})
-	must(t, err, "DeleteConsents of everything")
+	n, err = s.DeleteConsents(t.Context(), storage.ConsentFilter{Subject: "alice"})
+	must(t, err, "DeleteConsents by subject")
 	if n != 1 {
-		t.Errorf("DeleteConsents(everything) = %d, want 1", n)
+		t.Errorf("DeleteConsents(subject alice) = %d, want 1", n)
 	}
+	l, err = s.ListConsents(t.Context(), storage.ConsentFilter{})
+	must(t, err, "ListConsents")
+	check(t, "consents left", l, nil)
+}
+
+// An empty filter matches every consent; on a delete that is a caller bug
+// (a blank user reaching the kill switch), never a request to forget every
+// approval in the deployment. It is refused and deletes nothing.
+func testConsentDeleteEmptyFilter(t *testing.T, s storage.Store) {
+	all := []storage.Consent{
+		newConsent("alice", "c1", "https://c1.example/cb", "https://mcp.example/files"),
+		newConsent("bob", "c2", "https://c2.example/cb", "https://mcp.example/files"),
+		newConsent("", "", "https://c3.example/cb", "https://mcp.example/files"),
+	}
+	for _, c := range all {
+		must(t, s.PutConsent(t.Context(), c), "PutConsent")
+	}
+	n, err := s.DeleteConsents(t.Context(), storage.ConsentFilter{})
+	wantErr(t, err, storage.ErrInvalidArgument, "DeleteConsents with an empty filter")
+	if n != 0 {
+		t.Errorf("refused DeleteConsents reported %d deleted", n)
+	}
+	l, err := s.ListConsents(t.Context(), storage.ConsentFilter{})
+	must(t, err, "ListConsents")
+	sortConsents(l)
+	sortConsents(all)
+	check(t, "consents after a refused delete", l, all)
 }
 
 func sortConsents(l []storage.Consent) {

@@ -12,6 +12,7 @@ var gcTests = []testCase{
 	{"EmptyStore", testGCEmpty},
 	{"RemovesExactlyTheExpired", testGCExpired},
 	{"WipesEndedGraceWindows", testGCSuccessors},
+	{"WipesSealedWithoutGraceWindow", testGCSuccessorNoGrace},
 }
 
 func gc(t *testing.T, s storage.Store, now time.Time, want storage.GCResult) {
@@ -227,5 +228,26 @@ func testGCSuccessors(t *testing.T, s storage.Store) {
 		}
 		check(t, "token "+id+" after GC", got, want)
 	}
+	gc(t, s, now, storage.GCResult{})
+}
+
+// A zero GraceUntil means "no grace window", not "forever": a sealed copy of
+// a live credential stored without a deadline must not sit at rest
+// indefinitely (SPEC AS-6), so the next collection wipes it, whatever now.
+func testGCSuccessorNoGrace(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	now := at(0)
+	_, t1 := rotationFixture(t, s)
+	r := rotation("t1", "t2", now.Add(time.Minute)) // even one rotated after now
+	r.GraceUntil = time.Time{}
+	_, err := s.RotateRefreshToken(ctx, r)
+	must(t, err, "RotateRefreshToken")
+
+	gc(t, s, now, storage.GCResult{SuccessorsWiped: 1})
+	got, err := s.GetRefreshToken(ctx, "t1")
+	must(t, err, "GetRefreshToken after GC")
+	want := rotated(t1, r)
+	want.SuccessorSealed = nil
+	check(t, "token whose sealed successor had no grace window, after GC", got, want)
 	gc(t, s, now, storage.GCResult{})
 }

@@ -11,6 +11,7 @@ var leaseTests = []testCase{
 	{"AcquireExtendExpire", testLeaseAcquire},
 	{"Release", testLeaseRelease},
 	{"NamesAreIndependent", testLeaseNames},
+	{"ZeroTimes", testLeaseZeroTimes},
 }
 
 func acquire(t *testing.T, s storage.Store, name, holder string, now, expires time.Time) error {
@@ -63,4 +64,23 @@ func testLeaseNames(t *testing.T, s storage.Store) {
 	must(t, s.ReleaseLease(t.Context(), "refresh:alice@github", "A"), "A releases one lease")
 	wantErr(t, acquire(t, s, "key-rotation", "B", at(time.Second), at(time.Hour)), storage.ErrLeaseHeld,
 		"B acquires the lease A did not release")
+}
+
+// A zero now or expiry is refused and takes nothing: a lease that never
+// expires would outlive a crashed holder and lock every other instance out,
+// and a zero now cannot judge whether the current lease has expired.
+func testLeaseZeroTimes(t *testing.T, s storage.Store) {
+	wantErr(t, acquire(t, s, "refresh", "A", time.Time{}, at(time.Minute)), storage.ErrInvalidArgument,
+		"A acquires with a zero now")
+	wantErr(t, acquire(t, s, "refresh", "A", at(0), time.Time{}), storage.ErrInvalidArgument,
+		"A acquires with a zero expiry")
+	must(t, acquire(t, s, "refresh", "B", at(0), at(time.Minute)), "B acquires the lease A was refused")
+
+	// The holder cannot make its lease endless either: it keeps its expiry.
+	wantErr(t, acquire(t, s, "refresh", "B", at(30*time.Second), time.Time{}), storage.ErrInvalidArgument,
+		"B extends its lease with a zero expiry")
+	wantErr(t, acquire(t, s, "refresh", "A", time.Time{}, at(time.Hour)), storage.ErrInvalidArgument,
+		"A acquires B's lease with a zero now")
+	must(t, acquire(t, s, "refresh", "A", at(time.Minute+time.Microsecond), at(time.Hour)),
+		"A acquires B's lease once it expired")
 }

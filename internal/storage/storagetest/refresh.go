@@ -15,6 +15,10 @@ var refreshFamilyTests = []testCase{
 	{"Update", testFamilyUpdate},
 	{"List", testFamilyList},
 	{"Revoke", testFamilyRevoke},
+	{"RevokeEmptyFilter", testFamilyRevokeEmptyFilter},
+	{"RevokeZeroNow", testFamilyRevokeZeroNow},
+	{"UpdateKeepsFixedFields", testFamilyUpdateKeepsFixed},
+	{"RevocationIsOneWay", testFamilyRevocationOneWay},
 }
 
 func testFamilyRoundTrip(t *testing.T, s storage.Store) {
@@ -197,4 +201,128 @@ func testFamilyRevoke(t *testing.T, s storage.Store) {
 	l, err := s.ListRefreshFamilies(t.Context(), storage.FamilyFilter{})
 	must(t, err, "ListRefreshFamilies")
 	check(t, "unrevoked families left", familyIDs(l), []string{"alice-c2"})
+}
+
+// checkFamilies fails the test unless the store holds exactly fams.
+func checkFamilies(t *testing.T, s storage.Store, what string, fams map[string]storage.RefreshFamily) {
+	t.Helper()
+	l, err := s.ListRefreshFamilies(t.Context(), storage.FamilyFilter{IncludeRevoked: true})
+	must(t, err, "ListRefreshFamilies")
+	if len(l) != len(fams) {
+		t.Errorf("%s: %d families, want %d", what, len(l), len(fams))
+	}
+	for _, got := range l {
+		check(t, what+": family "+got.ID, got, fams[got.ID])
+	}
+}
+
+// The kill switch called with a blank user (Subject and ClientID both
+// empty) must never revoke every grant in the deployment: the filter is
+// refused, whatever IncludeRevoked says, and nothing is revoked.
+func testFamilyRevokeEmptyFilter(t *testing.T, s storage.Store) {
+	fams := familySet(t, s)
+	for _, f := range []storage.FamilyFilter{{}, {IncludeRevoked: true}} {
+		ids, err := s.RevokeRefreshFamilies(t.Context(), f, "blank user", at(time.Minute))
+		wantErr(t, err, storage.ErrInvalidArgument, "RevokeRefreshFamilies with an empty filter ("+showFilter(f)+")")
+		if len(ids) > 0 {
+			t.Errorf("refused RevokeRefreshFamilies reported %v revoked", ids)
+		}
+	}
+	checkFamilies(t, s, "after a refused revocation", fams)
+}
+
+// A zero now would store RevokedAt zero, which reads as "not revoked": the
+// kill switch would report success and revoke nothing. It is refused.
+func testFamilyRevokeZeroNow(t *testing.T, s storage.Store) {
+	fams := familySet(t, s)
+	ids, err := s.RevokeRefreshFamilies(t.Context(), storage.FamilyFilter{Subject: "github:alice"}, "kill switch", time.Time{})
+	wantErr(t, err, storage.ErrInvalidArgument, "RevokeRefreshFamilies with a zero now")
+	if len(ids) > 0 {
+		t.Errorf("refused RevokeRefreshFamilies reported %v revoked", ids)
+	}
+	checkFamilies(t, s, "after a refused revocation", fams)
+
+	ids, err = s.RevokeRefreshFamilies(t.Context(), storage.FamilyFilter{Subject: "github:alice"}, "kill switch", at(time.Minute))
+	must(t, err, "RevokeRefreshFamilies after a refused one")
+	check(t, "IDs revoked after a refused revocation", ids, []string{"alice-c1", "alice-c2"})
+}
+
+// SPEC AS-4: a refresh can never move a grant to another client, user or
+// upstream. The store keeps ID, ClientID, Subject and Resource whatever fn
+// returns, and applies the rest of the update.
+func testFamilyUpdateKeepsFixed(t *testing.T, s storage.Store) {
+	f := newFamily("f1", "github:alice", "client-1")
+	must(t, s.CreateRefreshFamily(t.Context(), f, newRefreshToken("t1", "f1")), "CreateRefreshFamily")
+	err := s.UpdateRefreshFamily(t.Context(), "f1", func(g storage.RefreshFamily) (storage.RefreshFamily, error) {
+		g.ClientID = "client-evil"
+		g.Subject = "github:mallory"
+		g.Resource = "https://mcp.example/payroll"
+		g.Scopes = []string{"mcp:read"}
+		g.LastUsedAt = at(0)
+		return g, nil
+	})
+	must(t, err, "UpdateRefreshFamily changing fixed fields (the store keeps them, it does not refuse)")
+	want := f
+	want.Scopes = []string{"mcp:read"}
+	want.LastUsedAt = at(0)
+	got, err := s.GetRefreshFamily(t.Context(), "f1")
+	must(t, err, "GetRefreshFamily")
+	check(t, "family after an update that changed its fixed fields", got, want)
+	l, err := s.ListRefreshFamilies(t.Context(), storage.FamilyFilter{Subject: "github:mallory", IncludeRevoked: true})
+	must(t, err, "ListRefreshFamilies")
+	check(t, "families of the subject an update tried to move a grant to", familyIDs(l), nil)
+}
+
+// Revocation is one-way (SPEC AS-5a): once RevokedAt is set, no update can
+// clear or change it or its reason. An updater working from a stale copy
+// would otherwise revive a grant the kill switch just revoked. Revoking by
+// update is allowed, and the rest of an update to a revoked family lands.
+func testFamilyRevocationOneWay(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	f := newFamily("f1", "github:alice", "client-1")
+	must(t, s.CreateRefreshFamily(ctx, f, newRefreshToken("t1", "f1")), "CreateRefreshFamily")
+	stale := f // what a slow request read before the revocation
+
+	// Revoking by update is allowed.
+	must(t, s.UpdateRefreshFamily(ctx, "f1", func(g storage.RefreshFamily) (storage.RefreshFamily, error) {
+		g.RevokedAt, g.RevokeReason = at(0), "logout"
+		return g, nil
+	}), "UpdateRefreshFamily revoking")
+	want := f
+	want.RevokedAt, want.RevokeReason = at(0), "logout"
+	got, err := s.GetRefreshFamily(ctx, "f1")
+	must(t, err, "GetRefreshFamily")
+	check(t, "family revoked by update", got, want)
+
+	for _, tc := range []struct {
+		what string
+		fn   func(storage.RefreshFamily) storage.RefreshFamily
+	}{
+		{"clears the revocation", func(g storage.RefreshFamily) storage.RefreshFamily {
+			g.RevokedAt, g.RevokeReason = time.Time{}, ""
+			return g
+		}},
+		{"moves the revocation", func(g storage.RefreshFamily) storage.RefreshFamily {
+			g.RevokedAt, g.RevokeReason = at(time.Hour), "something else"
+			return g
+		}},
+		{"writes back a stale unrevoked copy", func(storage.RefreshFamily) storage.RefreshFamily {
+			return stale
+		}},
+	} {
+		lastUsed := got.LastUsedAt.Add(time.Minute)
+		err := s.UpdateRefreshFamily(ctx, "f1", func(g storage.RefreshFamily) (storage.RefreshFamily, error) {
+			g = tc.fn(g)
+			g.LastUsedAt = lastUsed
+			return g, nil
+		})
+		must(t, err, "UpdateRefreshFamily that "+tc.what+" (the store keeps the revocation, it does not refuse)")
+		want.LastUsedAt = lastUsed
+		got, err = s.GetRefreshFamily(ctx, "f1")
+		must(t, err, "GetRefreshFamily")
+		check(t, "revoked family after an update that "+tc.what, got, want)
+	}
+
+	_, err = s.RotateRefreshToken(ctx, rotation("t1", "t2", at(2*time.Hour)))
+	wantErr(t, err, storage.ErrRevoked, "RotateRefreshToken in a family an update tried to revive")
 }

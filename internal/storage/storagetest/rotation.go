@@ -14,6 +14,7 @@ var rotationTests = []testCase{
 	{"RotateUnknown", testRotateUnknown},
 	{"SuccessorIDTaken", testRotateSuccessorTaken},
 	{"SuccessorInOtherFamily", testRotateOtherFamily},
+	{"ZeroNow", testRotateZeroNow},
 }
 
 // rotationFixture creates family f1 with first token t1 and returns both.
@@ -177,4 +178,30 @@ func testRotateSuccessorTaken(t *testing.T, s storage.Store) {
 	stored, err = s.GetRefreshToken(t.Context(), "taken")
 	must(t, err, "GetRefreshToken")
 	check(t, "token whose ID the rotation tried to take", stored, otherTok)
+}
+
+// A zero Rotation.Now would store UsedAt zero, which reads as "unused": the
+// old token would rotate again and reuse would go undetected (RFC 9700
+// §4.14.2). The store refuses it and nothing changes.
+func testRotateZeroNow(t *testing.T, s storage.Store) {
+	f, t1 := rotationFixture(t, s)
+	r := rotation("t1", "t2", at(time.Minute))
+	r.Now = time.Time{}
+	_, err := s.RotateRefreshToken(t.Context(), r)
+	wantErr(t, err, storage.ErrInvalidArgument, "RotateRefreshToken with a zero Now")
+
+	stored, err := s.GetRefreshToken(t.Context(), "t1")
+	must(t, err, "GetRefreshToken")
+	check(t, "old token after a refused rotation", stored, t1)
+	_, err = s.GetRefreshToken(t.Context(), "t2")
+	wantErr(t, err, storage.ErrNotFound, "successor of a refused rotation")
+	fam, err := s.GetRefreshFamily(t.Context(), "f1")
+	must(t, err, "GetRefreshFamily")
+	check(t, "family after a refused rotation", fam, f)
+
+	// The token's single use is still ahead.
+	r.Now = at(time.Minute)
+	got, err := s.RotateRefreshToken(t.Context(), r)
+	must(t, err, "RotateRefreshToken after a refused one")
+	check(t, "old token rotated after a refused rotation", got, rotated(t1, r))
 }

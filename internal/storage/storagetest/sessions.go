@@ -15,6 +15,7 @@ var browserSessionTests = []testCase{
 	{"Update", testBrowserSessionUpdate},
 	{"ListOldestFirst", testBrowserSessionList},
 	{"Delete", testBrowserSessionDelete},
+	{"DeleteEmptySubject", testBrowserSessionDeleteEmptySubject},
 }
 
 func testBrowserSessionRoundTrip(t *testing.T, s storage.Store) {
@@ -119,6 +120,28 @@ func testBrowserSessionDelete(t *testing.T, s storage.Store) {
 	if len(l) != 1 || l[0].ID != "b1" {
 		t.Errorf("sessions left after deleting alice's: %v, want just b1", sessionIDs(l))
 	}
+}
+
+// DeleteBrowserSessions("") is refused and deletes nothing, not even the
+// sessions whose subject is "": the kill switch called with a blank user
+// must not log everyone out.
+func testBrowserSessionDeleteEmptySubject(t *testing.T, s storage.Store) {
+	all := []storage.BrowserSession{
+		newBrowserSession("a1", "alice", at(-2*time.Hour)),
+		newBrowserSession("b1", "bob", at(-time.Hour)),
+		newBrowserSession("x1", "", at(0)),
+	}
+	for _, b := range all {
+		must(t, s.CreateBrowserSession(t.Context(), b), "CreateBrowserSession")
+	}
+	n, err := s.DeleteBrowserSessions(t.Context(), "")
+	wantErr(t, err, storage.ErrInvalidArgument, `DeleteBrowserSessions("")`)
+	if n != 0 {
+		t.Errorf(`refused DeleteBrowserSessions("") reported %d deleted`, n)
+	}
+	l, err := s.ListBrowserSessions(t.Context(), "")
+	must(t, err, "ListBrowserSessions")
+	check(t, "sessions after a refused delete", l, all)
 }
 
 func sessionIDs(l []storage.BrowserSession) []string {

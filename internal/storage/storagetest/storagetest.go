@@ -30,6 +30,7 @@ import (
 //     in another family); a revoked family gives ErrRevoked even for a token
 //     already used;
 //   - a lease expiring exactly at now is still held;
+//   - a refused call (ErrInvalidArgument) changes nothing;
 //   - ConsumeAuthCode does not judge expiry; an empty hash never finds an
 //     auth request by upstream state;
 //   - PruneAudit removes only a prefix of the chain (records older than
@@ -72,6 +73,7 @@ var groups = []struct {
 	{"Leases", leaseTests},
 	{"Audit", auditTests},
 	{"GarbageCollect", gcTests},
+	{"Times", timeTests},
 	{"NoAliasing", aliasingTests},
 	{"Concurrency", concurrencyTests},
 }

@@ -13,6 +13,7 @@ var upstreamTokenTests = []testCase{
 	{"PutReplaces", testUpstreamPutReplaces},
 	{"Update", testUpstreamUpdate},
 	{"DeleteBySubject", testUpstreamDelete},
+	{"DeleteEmptySubject", testUpstreamDeleteEmptySubject},
 }
 
 func getUpstream(t *testing.T, s storage.Store, k storage.UpstreamToken) (storage.UpstreamToken, error) {
@@ -112,4 +113,27 @@ func testUpstreamDelete(t *testing.T, s storage.Store) {
 	}
 	_, err = s.GetUpstreamToken(t.Context(), "bob", "github")
 	must(t, err, "GetUpstreamToken of another subject")
+}
+
+// DeleteUpstreamTokens("") is refused and deletes nothing, as
+// DeleteBrowserSessions(""): a blank user must not wipe everyone's tokens.
+func testUpstreamDeleteEmptySubject(t *testing.T, s storage.Store) {
+	all := []storage.UpstreamToken{
+		newUpstreamToken("alice", "github"),
+		newUpstreamToken("bob", "github"),
+		newUpstreamToken("", "github"),
+	}
+	for _, u := range all {
+		must(t, s.PutUpstreamToken(t.Context(), u), "PutUpstreamToken")
+	}
+	n, err := s.DeleteUpstreamTokens(t.Context(), "")
+	wantErr(t, err, storage.ErrInvalidArgument, `DeleteUpstreamTokens("")`)
+	if n != 0 {
+		t.Errorf(`refused DeleteUpstreamTokens("") reported %d deleted`, n)
+	}
+	for _, u := range all {
+		got, err := getUpstream(t, s, u)
+		must(t, err, "GetUpstreamToken after a refused delete")
+		check(t, "upstream token of "+u.Subject+"@"+u.ProviderID+" after a refused delete", got, u)
+	}
 }

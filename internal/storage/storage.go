@@ -240,12 +240,13 @@ func (f RefreshFamily) Revoked() bool { return !f.RevokedAt.IsZero() }
 
 // KeepFixed returns next, an updater's result for the stored family f, with
 // what no update may change copied back from f: the identity and binding of
-// the grant (ID, ClientID, Subject, Resource; SPEC AS-4), and, once f is
+// the grant (ID, ClientID, Subject, ProviderID, Resource; SPEC AS-4), and, once f is
 // revoked, RevokedAt and RevokeReason. A fn built from a stale copy would
 // otherwise un-revoke a grant the kill switch just revoked. Every backend's
 // UpdateRefreshFamily applies it, so the rule lives here once.
 func (f RefreshFamily) KeepFixed(next RefreshFamily) RefreshFamily {
 	next.ID, next.ClientID, next.Subject, next.Resource = f.ID, f.ClientID, f.Subject, f.Resource
+	next.ProviderID = f.ProviderID
 	if f.Revoked() {
 		next.RevokedAt, next.RevokeReason = f.RevokedAt, f.RevokeReason
 	}
@@ -296,7 +297,7 @@ type RefreshStore interface {
 	CreateRefreshFamily(ctx context.Context, f RefreshFamily, first RefreshToken) error
 	GetRefreshFamily(ctx context.Context, id string) (RefreshFamily, error)
 	// UpdateRefreshFamily is a compare-and-swap updater whose result passes
-	// through KeepFixed: ID, ClientID, Subject and Resource stay as stored
+	// through KeepFixed: ID, ClientID, Subject, ProviderID and Resource stay as stored
 	// (SPEC AS-4: a refresh can never move a grant to another upstream), and
 	// revocation is one-way: once RevokedAt is set, RevokedAt and
 	// RevokeReason stay as stored. The store keeps these silently rather

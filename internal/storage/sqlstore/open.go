@@ -46,6 +46,9 @@ func openSQLite(path string) (*Store, error) {
 	if err := checkSQLitePath(path); err != nil {
 		return nil, err
 	}
+	if err := createPrivate(path); err != nil {
+		return nil, err
+	}
 	pragmas := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)"+
 		"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)", sqliteBusyTimeout.Milliseconds())
 	w, err := sql.Open("sqlite", path+"?_txlock=immediate&"+pragmas)
@@ -93,6 +96,22 @@ func checkSQLitePath(path string) error {
 		return fmt.Errorf("%s is not a directory", dir)
 	}
 	return nil
+}
+
+// createPrivate creates the database file readable by its owner only,
+// unless it exists. The file holds client-secret hashes, sealed tokens and
+// sealed signing keys: sealing protects their contents, but a world-readable
+// file still hands any local user the material to attack offline. SQLite
+// gives its -wal and -shm files the main file's mode, so they follow.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // openPostgres opens a pgx-backed pool. Parsing the DSN here (rather than

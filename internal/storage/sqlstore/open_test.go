@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/mcpgate/mcpgate/internal/storage"
@@ -144,5 +145,26 @@ func TestSQLitePersistsAcrossReopen(t *testing.T) {
 	}
 	if got.Name != want.Name || got.RedirectURIs[0] != want.RedirectURIs[0] || !bytes.Equal(got.SecretHash, want.SecretHash) {
 		t.Errorf("client after reopen = %+v, want %+v", got, want)
+	}
+}
+
+// A new database file and its WAL are readable by their owner only, even
+// under a permissive umask: they hold secret hashes and sealed keys.
+func TestSQLiteFilesArePrivate(t *testing.T) {
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	path := filepath.Join(t.TempDir(), "private.db")
+	s := openTest(t, "sqlite", path)
+	if err := s.CreateClient(t.Context(), storage.Client{ID: "c1"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode := fi.Mode().Perm(); mode != 0o600 {
+			t.Errorf("%s has mode %o, want 600", filepath.Base(p), mode)
+		}
 	}
 }

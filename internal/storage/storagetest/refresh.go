@@ -256,6 +256,7 @@ func testFamilyUpdateKeepsFixed(t *testing.T, s storage.Store) {
 	err := s.UpdateRefreshFamily(t.Context(), "f1", func(g storage.RefreshFamily) (storage.RefreshFamily, error) {
 		g.ClientID = "client-evil"
 		g.Subject = "github:mallory"
+		g.ProviderID = "evil-idp"
 		g.Resource = "https://mcp.example/payroll"
 		g.Scopes = []string{"mcp:read"}
 		g.LastUsedAt = at(0)

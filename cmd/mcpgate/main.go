@@ -39,6 +39,9 @@ func commands() []command {
 func main() {
 	// SIGINT/SIGTERM cancel the context; servers then shut down gracefully.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Once the first signal has started a graceful shutdown, restore the
+	// default handling: a second Ctrl-C ends the process at once.
+	context.AfterFunc(ctx, stop)
 	defer stop()
 	env := &cliEnv{stdout: os.Stdout, stderr: os.Stderr, lookupEnv: os.LookupEnv}
 	os.Exit(run(ctx, env, os.Args[1:]))

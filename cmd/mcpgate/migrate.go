@@ -4,8 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/mcpgate/mcpgate/internal/config"
-	"github.com/mcpgate/mcpgate/internal/storage/sqlstore"
+	"github.com/mcpgate/mcpgate/internal/server"
 )
 
 func runMigrate(ctx context.Context, env *cliEnv, args []string) int {
@@ -17,31 +16,18 @@ func runMigrate(ctx context.Context, env *cliEnv, args []string) int {
 	if !ok {
 		return 1
 	}
-	if cfg.Storage.Driver == "memory" {
-		fmt.Fprintln(env.stdout, "storage driver is memory: nothing to migrate")
-		return 0
-	}
-	if err := migrate(ctx, env, cfg.Storage); err != nil {
+	driver := cfg.Storage.Driver
+	applied, err := server.Migrate(ctx, cfg.Storage)
+	switch {
+	case err != nil:
 		fmt.Fprintf(env.stderr, "mcpgate migrate: %v\n", err)
 		return 1
+	case driver == "memory":
+		fmt.Fprintln(env.stdout, "storage driver is memory: nothing to migrate")
+	case len(applied) == 0:
+		fmt.Fprintf(env.stdout, "%s schema is up to date\n", driver)
+	default:
+		fmt.Fprintf(env.stdout, "%s: applied migrations %v\n", driver, applied)
 	}
 	return 0
-}
-
-func migrate(ctx context.Context, env *cliEnv, c config.Storage) error {
-	store, err := sqlstore.OpenNoMigrate(ctx, c.Driver, c.DSN)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	applied, err := store.Migrate(ctx)
-	if err != nil {
-		return err
-	}
-	if len(applied) == 0 {
-		fmt.Fprintf(env.stdout, "%s schema is up to date\n", c.Driver)
-		return nil
-	}
-	fmt.Fprintf(env.stdout, "%s: applied migrations %v\n", c.Driver, applied)
-	return nil
 }

@@ -35,8 +35,8 @@ func DemoConfig(dataDir string, ln net.Listener) (*config.Config, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("demo data directory: %w", err)
 	}
-	keyFile := filepath.Join(dataDir, "seal.key")
-	if err := ensureSealKey(keyFile); err != nil {
+	key, err := demoSealKey(filepath.Join(dataDir, "seal.key"))
+	if err != nil {
 		return nil, err
 	}
 	cfg := config.Default()
@@ -44,34 +44,59 @@ func DemoConfig(dataDir string, ln net.Listener) (*config.Config, error) {
 	cfg.Listen = addr.String()
 	cfg.Storage = config.Storage{Driver: "sqlite", DSN: filepath.Join(dataDir, "mcpgate.db")}
 	cfg.Logging.Format = "text"
-	key, err := readSealKey(keyFile)
-	if err != nil {
-		return nil, err
-	}
 	cfg.Secrets = config.Secrets{Keys: []config.SealKey{{ID: "demo", Value: key}}, Active: "demo"}
 	return cfg, nil
 }
 
-// ensureSealKey creates a random 32-byte sealing key in path unless one is
-// there. O_EXCL keeps two concurrent demos from overwriting each other's key.
-func ensureSealKey(path string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return nil
+// demoSealKey returns the demo's sealing key from path, creating it first
+// if there is none. The key seals everything at rest, so the file must be
+// private, and it must never change once created (data sealed with it would
+// be lost).
+func demoSealKey(path string) (string, error) {
+	if err := createSealKey(path); err != nil {
+		return "", fmt.Errorf("demo sealing key %s: %w", path, err)
 	}
+	fi, err := os.Stat(path)
 	if err != nil {
-		return fmt.Errorf("demo sealing key: %w", err)
+		return "", fmt.Errorf("demo sealing key %s: %w", path, err)
 	}
-	key := make([]byte, 32)
-	rand.Read(key)
-	_, err = f.WriteString(base64.StdEncoding.EncodeToString(key) + "\n")
-	return errors.Join(err, f.Close())
-}
-
-func readSealKey(path string) (string, error) {
+	if fi.Mode().Perm()&0o077 != 0 {
+		return "", fmt.Errorf("demo sealing key %s is readable by other users (mode %o); run chmod 600 on it", path, fi.Mode().Perm())
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return "", fmt.Errorf("demo sealing key: %w", err)
+		return "", fmt.Errorf("demo sealing key %s: %w", path, err)
 	}
-	return strings.TrimSpace(string(b)), nil
+	key := strings.TrimSpace(string(b))
+	if _, err := (config.SealKey{Value: key}).Key(); err != nil {
+		return "", fmt.Errorf("demo sealing key %s is damaged (%v); move it away to start afresh (data sealed with it becomes unreadable)", path, err)
+	}
+	return key, nil
+}
+
+// createSealKey writes a random 32-byte key to a private temporary file and
+// links it into place, so path either does not exist or holds a whole key:
+// a crash mid-write, or two demos starting at once, can never leave a
+// partial key behind. An existing key is kept.
+func createSealKey(path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".seal.key.*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	key := make([]byte, config.SealKeySize)
+	rand.Read(key) // crypto/rand.Read never fails (Go 1.24+)
+	_, err = tmp.WriteString(base64.StdEncoding.EncodeToString(key) + "\n")
+	if err = errors.Join(err, tmp.Sync(), tmp.Close()); err != nil {
+		return err
+	}
+	// os.Link fails if path exists: the first demo to link wins and every
+	// other one uses its key.
+	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return nil
 }

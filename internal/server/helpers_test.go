@@ -33,6 +33,15 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// testConfig is a valid loopback configuration on the memory store.
+func testConfig() *config.Config {
+	cfg := config.Default()
+	cfg.PublicURL = "http://127.0.0.1:8080"
+	cfg.Storage = config.Storage{Driver: "memory"}
+	cfg.Secrets = config.Secrets{Keys: []config.SealKey{{ID: "k1", Value: testSealKey}}, Active: "k1"}
+	return cfg
+}
+
 type testServer struct {
 	*Server
 	http *httptest.Server
@@ -43,10 +52,7 @@ type testServer struct {
 // mutate adjusts the configuration first.
 func newTestServer(t *testing.T, mutate func(*config.Config)) *testServer {
 	t.Helper()
-	cfg := config.Default()
-	cfg.PublicURL = "http://127.0.0.1:8080"
-	cfg.Storage = config.Storage{Driver: "memory"}
-	cfg.Secrets = config.Secrets{Keys: []config.SealKey{{ID: "k1", Value: testSealKey}}, Active: "k1"}
+	cfg := testConfig()
 	if mutate != nil {
 		mutate(cfg)
 	}

@@ -31,6 +31,12 @@ func serveUntilCancelled(t *testing.T, cfg *config.Config, scheme string) (strin
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	return startServe(t, s, scheme)
+}
+
+// startServe runs s.Serve on a loopback listener; see serveUntilCancelled.
+func startServe(t *testing.T, s *Server, scheme string) (string, func() error) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -52,18 +58,10 @@ func serveUntilCancelled(t *testing.T, cfg *config.Config, scheme string) (strin
 	return scheme + "://" + ln.Addr().String(), stop
 }
 
-func baseConfig(t *testing.T) *config.Config {
-	cfg := config.Default()
-	cfg.PublicURL = "http://127.0.0.1:8080"
-	cfg.Storage = config.Storage{Driver: "memory"}
-	cfg.Secrets = config.Secrets{Keys: []config.SealKey{{ID: "k1", Value: testSealKey}}, Active: "k1"}
-	return cfg
-}
-
 // Serve records server_started and server_stopped in the audit file and
 // returns nil after a graceful shutdown.
 func TestServeLifecycleAudited(t *testing.T) {
-	cfg := baseConfig(t)
+	cfg := testConfig()
 	auditFile := filepath.Join(t.TempDir(), "audit.jsonl")
 	cfg.Audit.File = auditFile
 	url, stop := serveUntilCancelled(t, cfg, "http")
@@ -98,7 +96,7 @@ func TestServeLifecycleAudited(t *testing.T) {
 
 // With tls configured the listener speaks HTTPS (and only HTTPS).
 func TestServeTLS(t *testing.T) {
-	cfg := baseConfig(t)
+	cfg := testConfig()
 	certFile, keyFile, pool := writeTestCert(t)
 	cfg.TLS = config.TLS{CertFile: certFile, KeyFile: keyFile}
 	url, stop := serveUntilCancelled(t, cfg, "https")
@@ -126,7 +124,7 @@ func TestServeTLS(t *testing.T) {
 
 // A separate metrics listener serves /metrics, and the main one stops doing so.
 func TestMetricsOnSeparateListener(t *testing.T) {
-	cfg := baseConfig(t)
+	cfg := testConfig()
 	mln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -26,7 +27,8 @@ type Options struct {
 	LogOutput io.Writer
 	// AuditStdout receives audit events when audit.stdout is on. Default os.Stdout.
 	AuditStdout io.Writer
-	// Now is the clock. Default time.Now.
+	// Now is the clock storage garbage collection judges expiry by.
+	// Default time.Now.
 	Now func() time.Time
 }
 
@@ -39,6 +41,8 @@ type Server struct {
 	audit   audit.Recorder
 	metrics *metrics.Registry
 	handler http.Handler
+	// tls is the server's TLS configuration, nil when it serves plain HTTP.
+	tls *tls.Config
 
 	closeOnce sync.Once
 }
@@ -52,6 +56,15 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Server, error)
 	opts = opts.withDefaults()
 	s := &Server{cfg: cfg, opts: opts, log: newLogger(cfg.Logging, opts.LogOutput)}
 	s.metrics = metrics.New(opts.Version)
+	// Load the certificate before anything is opened or announced: a bad
+	// file must stop start-up, not surface after "started".
+	if cfg.TLS.Enabled() {
+		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls: %w", err)
+		}
+		s.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 
 	store, err := openStore(ctx, cfg.Storage)
 	if err != nil {
@@ -136,12 +149,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 func (s *Server) serveMain(srv *http.Server, ln net.Listener) error {
-	var err error
-	if s.cfg.TLS.Enabled() {
-		err = srv.ServeTLS(ln, s.cfg.TLS.CertFile, s.cfg.TLS.KeyFile)
-	} else {
-		err = srv.Serve(ln)
+	if s.tls != nil {
+		srv.TLSConfig = s.tls
+		ln = tls.NewListener(ln, s.tls)
 	}
+	err := srv.Serve(ln)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}

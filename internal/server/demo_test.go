@@ -90,8 +90,8 @@ func TestDemoSealKeyConcurrentStart(t *testing.T) {
 
 func TestDemoSealKeyProblemsNameTheFile(t *testing.T) {
 	for name, setup := range map[string]func(path string) error{
-		"damaged":  func(p string) error { return os.WriteFile(p, []byte("not a key\n"), 0o600) },
-		"empty":    func(p string) error { return os.WriteFile(p, nil, 0o600) },
+		"damaged": func(p string) error { return os.WriteFile(p, []byte("not a key\n"), 0o600) },
+		"empty":   func(p string) error { return os.WriteFile(p, nil, 0o600) },
 		"readable": func(p string) error {
 			if err := os.WriteFile(p, []byte(testSealKey+"\n"), 0o600); err != nil {
 				return err

@@ -31,8 +31,9 @@ func FuzzParse(f *testing.F) {
 			f.Add(data)
 		}
 	}
+	_, env := credentialsDir(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		cfg, err := Parse(data, "testdata/good", lookupTestEnv)
+		cfg, err := Parse(data, "testdata/good", env)
 		if err != nil {
 			checkProblems(t, err)
 			return
@@ -41,7 +42,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse accepted a Config that Validate refuses:\n%v", err)
 		}
 		first := marshalEscaped(t, cfg)
-		again, err := Parse(first, "testdata/good", lookupTestEnv)
+		again, err := Parse(first, "testdata/good", env)
 		if err != nil {
 			t.Fatalf("re-parsing the marshalled Config failed:\n%v\n--- yaml\n%s", err, first)
 		}

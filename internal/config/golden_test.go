@@ -32,11 +32,19 @@ func lookupTestEnv(name string) (string, bool) {
 
 // TestGoodConfigs loads each testdata/good file, which must have no
 // problems, and compares the resolved Config (defaults applied, secrets
-// resolved) with its golden file.
+// resolved, paths made absolute) with its golden file. Absolute paths
+// depend on the machine, so the golden files write the config file's
+// directory as <config dir> and $CREDENTIALS_DIRECTORY as
+// <credentials dir>.
 func TestGoodConfigs(t *testing.T) {
+	creds, env := credentialsDir(t)
+	configDir, err := filepath.Abs("testdata/good")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, file := range yamlFiles(t, "testdata/good") {
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			cfg, err := Load(file, lookupTestEnv)
+			cfg, err := Load(file, env)
 			if err != nil {
 				t.Fatalf("unexpected problems:\n%v", err)
 			}
@@ -44,22 +52,26 @@ func TestGoodConfigs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkGolden(t, strings.TrimSuffix(file, ".yaml")+".golden", string(out))
+			got := strings.NewReplacer(creds, "<credentials dir>", configDir, "<config dir>").Replace(string(out))
+			checkGolden(t, strings.TrimSuffix(file, ".yaml")+".golden", got)
 		})
 	}
 }
 
 // TestBadConfigs loads each testdata/bad file and compares the full
-// Problems text with its golden file.
+// Problems text with its golden file. $CREDENTIALS_DIRECTORY is set up as
+// for TestGoodConfigs, so a bad file can use a valid TLS key pair.
 func TestBadConfigs(t *testing.T) {
+	creds, env := credentialsDir(t)
 	for _, file := range yamlFiles(t, "testdata/bad") {
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			cfg, err := Load(file, lookupTestEnv)
+			cfg, err := Load(file, env)
 			var ps Problems
 			if !errors.As(err, &ps) || cfg != nil {
 				t.Fatalf("Load = %v, %v; want nil and Problems", cfg, err)
 			}
-			checkGolden(t, strings.TrimSuffix(file, ".yaml")+".golden", ps.Error()+"\n")
+			got := strings.ReplaceAll(ps.Error()+"\n", creds, "<credentials dir>")
+			checkGolden(t, strings.TrimSuffix(file, ".yaml")+".golden", got)
 		})
 	}
 }

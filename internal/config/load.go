@@ -14,11 +14,11 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Load reads and parses the configuration file at path. Relative *_file
-// paths are resolved against the file's directory. env looks up the
-// variables that ${NAME} references name (os.LookupEnv in production; nil
-// means none is set). The error, when there is one, is Problems listing
-// everything wrong with the file.
+// Load reads and parses the configuration file at path. Relative paths
+// (*_file twins, a sqlite dsn, tls files) are resolved against the file's
+// directory. env looks up the variables that ${NAME} references name
+// (os.LookupEnv in production; nil means none is set). The error, when
+// there is one, is Problems listing everything wrong with the file.
 func Load(path string, env func(string) (string, bool)) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -29,9 +29,10 @@ func Load(path string, env func(string) (string, bool)) (*Config, error) {
 
 // Parse decodes a configuration strictly (unknown keys, several documents
 // and an empty file are refused), resolves ${NAME} references and *_file
-// twins (relative to baseDir), applies defaults and validates. It returns
-// either a valid Config or Problems naming every problem found, in file
-// order.
+// twins (relative to baseDir), applies defaults, validates, makes a
+// relative sqlite dsn and the tls files absolute (against baseDir) and
+// checks that the certificate and key load. It returns either a valid
+// Config or Problems naming every problem found, in file order.
 //
 // Problems that make the rest meaningless stop early: YAML syntax errors,
 // and type errors (the decoder leaves such a field, or a mapping with a
@@ -43,6 +44,7 @@ func Parse(data []byte, baseDir string, env func(string) (string, bool)) (*Confi
 		p.resolve(cfg)
 		cfg.ApplyDefaults()
 		p.addValidation(cfg.Validate())
+		p.resolvePaths(cfg)
 		if len(p.problems) == 0 {
 			return cfg, nil
 		}

@@ -7,26 +7,31 @@ import "time"
 // kept in step with them.
 type Config struct {
 	// PublicURL is the origin clients reach the gateway at (scheme, host and
-	// optional port; no path, query or fragment). It is the OAuth issuer and
-	// the base of every protected-resource URI. Required. It must be https
-	// unless its host is loopback (SPEC HD-3).
+	// optional port; no path, query or fragment), in canonical form. It is
+	// the OAuth issuer and the base of every protected-resource URI.
+	// Required. It must be https unless its host is loopback (SPEC HD-3),
+	// and an http PublicURL needs a loopback Listen unless TrustedProxies
+	// is set.
 	PublicURL string `yaml:"public_url"`
 	// Listen is the address the HTTP server binds. Default "127.0.0.1:8080".
 	Listen string `yaml:"listen"`
 	// TLS serves HTTPS directly when both files are set. Default: off
-	// (plain HTTP, for loopback or behind a TLS-terminating proxy).
+	// (plain HTTP, for loopback or behind a TLS-terminating proxy). Parse
+	// loads the pair and stores the paths absolute (relative ones are
+	// relative to the config file's directory).
 	TLS TLS `yaml:"tls"`
 	// TrustedProxies lists the IPs or CIDRs whose X-Forwarded-For and
 	// X-Forwarded-Proto are believed. Default: none (headers ignored).
 	// Required when Listen is a non-loopback plain-HTTP address. A prefix
-	// covering every address (0.0.0.0/0, ::/0) is refused.
+	// wider than /8 (IPv4, IPv4-mapped IPv6 counted as IPv4) or /16 (IPv6)
+	// is refused: the list names proxies, not the internet.
 	TrustedProxies []string `yaml:"trusted_proxies"`
 	// AllowedOrigins lists the browser origins (scheme://host[:port]) that
 	// may call the MCP routes; a request with any other Origin is refused
 	// (DNS-rebinding defence, SPEC PX-10). Default: only PublicURL's origin.
 	// "*" and other wildcards are refused, and so is http unless the host
-	// is loopback; each is written in canonical form (lower case, no
-	// default port), as browsers send it.
+	// is loopback; each is written in canonical form (lower case, port as a
+	// plain number, no default port, no IPv6 zone), as browsers send it.
 	AllowedOrigins []string `yaml:"allowed_origins"`
 	// Server holds HTTP server limits.
 	Server Server `yaml:"server"`
@@ -68,7 +73,7 @@ type Server struct {
 	// IdleTimeout closes idle keep-alive connections. Default 120s.
 	IdleTimeout Duration `yaml:"idle_timeout"`
 	// ShutdownTimeout bounds graceful shutdown (draining requests and
-	// streams) after SIGINT/SIGTERM. Default 10s.
+	// streams) after SIGINT/SIGTERM. Default 10s, at most 5m.
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
 	// MaxHeaderBytes caps request header size. Default 32768.
 	MaxHeaderBytes int `yaml:"max_header_bytes"`
@@ -78,9 +83,11 @@ type Server struct {
 type Storage struct {
 	// Driver is memory, sqlite or postgres. Default sqlite.
 	Driver string `yaml:"driver"`
-	// DSN is a file path for sqlite (default "mcpgate.db") or a connection
-	// URL for postgres (required). It may carry a password, so it accepts
-	// ${NAME} and has a dsn_file twin. Unused for memory.
+	// DSN is a file path for sqlite (default "mcpgate.db"; Parse makes a
+	// relative one absolute against the config file's directory) or a
+	// connection URL or keyword/value string for postgres (required). It
+	// may carry a password, so it accepts ${NAME} and has a dsn_file twin,
+	// and problems never quote it. Unused for memory.
 	DSN     string `yaml:"dsn"`
 	DSNFile string `yaml:"dsn_file"`
 }
@@ -149,7 +156,8 @@ type Upstream struct {
 	// Required, starts with /, unique, not nested under another upstream's
 	// path nor under the gateway's own routes (docs/config.md).
 	Path string `yaml:"path"`
-	// URL of a remote Streamable HTTP server (http or https).
+	// URL of a remote Streamable HTTP server (http or https; https unless
+	// the host is loopback when Credentials.Type is not none).
 	URL string `yaml:"url"`
 	// Command launches a local stdio server (argv, no shell).
 	Command []string `yaml:"command"`
@@ -224,7 +232,9 @@ type Logging struct {
 // Metrics configures Prometheus metrics.
 type Metrics struct {
 	// Listen serves /metrics on a separate address; empty serves it on the
-	// main listener. Default empty.
+	// main listener. /metrics is unauthenticated: production should use a
+	// loopback address. It must not bind the port of Config.Listen.
+	// Default empty.
 	Listen string `yaml:"listen"`
 }
 

@@ -108,7 +108,7 @@ func (u Upstream) checkTarget(ps *Problems, path string) {
 	case u.URL != "" && len(u.Command) > 0:
 		ps.add(path, "url and command are mutually exclusive")
 	case u.URL != "":
-		if msg := urlProblem(u.URL, false); msg != "" {
+		if msg := u.urlProblem(); msg != "" {
 			ps.add(field(path, "url"), msg)
 		}
 	case len(u.Command) > 0:
@@ -126,4 +126,19 @@ func (u Upstream) checkTarget(ps *Problems, path string) {
 			ps.add(field(field(path, "env"), k), "not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*)")
 		}
 	}
+}
+
+// urlProblem checks a remote upstream's URL. Plain http to another host is
+// allowed only when nothing secret goes with the request: a static secret,
+// the user's own IdP token or a signed identity assertion sent in clear
+// could be read and replayed by anyone on the path (SPEC HD-3 applied to
+// the gateway's outbound side).
+func (u Upstream) urlProblem() string {
+	sends := u.Credentials.Type != "" && u.Credentials.Type != "none"
+	msg := urlProblem(u.URL, sends)
+	if msg == msgHTTPS {
+		return fmt.Sprintf("must use https because credentials (type %s) are sent with every request; "+
+			"http is allowed only for a loopback host or with credentials type none", u.Credentials.Type)
+	}
+	return msg
 }

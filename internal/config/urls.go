@@ -2,10 +2,8 @@ package config
 
 import (
 	"fmt"
-	"net"
 	"net/netip"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -44,6 +42,13 @@ func originProblem(s string) string {
 		return "must be an origin (scheme://host[:port]) with no path, query or fragment"
 	case u.Scheme != "https" && u.Scheme != "http":
 		return "scheme must be https"
+	case u.Hostname() == "":
+		return "has no host; write an origin such as https://mcp.example.com"
+	case strings.HasPrefix(u.Host, "[") && strings.Contains(u.Host, "%"):
+		// A zone (fe80::1%25eth0) names an interface of one machine; it
+		// means nothing to a client elsewhere, and browsers never send one
+		// in an Origin header.
+		return "must not contain an IPv6 zone (%25...)"
 	case u.Scheme == "http" && !isLoopbackHost(u.Hostname()):
 		return msgHTTPS
 	}
@@ -56,15 +61,20 @@ func originProblem(s string) string {
 	return ""
 }
 
-// canonicalOrigin lower-cases scheme and host and drops a default port.
+// canonicalOrigin is u's origin as a browser serialises it (RFC 6454 §6.2):
+// scheme and host lower case, the port as a plain decimal number (":0443"
+// is port 443 but a different string), and no port when it is the
+// scheme's default. u's port must already be valid.
 func canonicalOrigin(u *url.URL) string {
 	host := strings.ToLower(u.Hostname())
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]"
 	}
-	port := u.Port()
-	if port != "" && !(u.Scheme == "https" && port == "443") && !(u.Scheme == "http" && port == "80") {
-		host += ":" + port
+	if p := u.Port(); p != "" {
+		n, _ := strconv.ParseUint(p, 10, 16)
+		if !(u.Scheme == "https" && n == 443) && !(u.Scheme == "http" && n == 80) {
+			host += ":" + strconv.FormatUint(n, 10)
+		}
 	}
 	return u.Scheme + "://" + host
 }
@@ -111,30 +121,4 @@ func portProblem(port string) string {
 		return "port must be a number from 1 to 65535"
 	}
 	return ""
-}
-
-var hostnameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$`)
-
-// hostPortProblem says what is wrong with s as a listen address, or "". An
-// empty host means every interface. Port 0 (any free port) is accepted for
-// tests.
-func hostPortProblem(s string) string {
-	host, port, err := net.SplitHostPort(s)
-	if err != nil {
-		return "must be host:port, such as 127.0.0.1:8080 or :8443"
-	}
-	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-		return "port must be a number from 0 to 65535"
-	}
-	if _, err := netip.ParseAddr(host); host != "" && err != nil && !hostnameRE.MatchString(host) {
-		return fmt.Sprintf("invalid host %q", host)
-	}
-	return ""
-}
-
-// listensOnLoopback reports whether a valid listen address binds only a
-// loopback interface. An empty host ("":8080) binds every interface.
-func listensOnLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	return err == nil && isLoopbackHost(host)
 }

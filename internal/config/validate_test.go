@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // goConfig is a Config built in Go the way the demo builds one.
@@ -67,22 +68,33 @@ func hasPath(ps Problems, path string) bool {
 
 func TestPublicURL(t *testing.T) {
 	for url, want := range map[string]string{
-		"https://mcp.example.com":      "",
-		"https://mcp.example.com:8443": "",
-		"http://127.0.0.1:8080":        "",
-		"http://127.5.6.7":             "",
-		"http://[::1]:8080":            "",
-		"http://localhost:8080":        "",
-		"http://mcp.example.com":       msgHTTPS,
-		"http://10.0.0.1:8080":         msgHTTPS,
-		"http://localhost.example.com": msgHTTPS,
-		"https://mcp.example.com/":     "must be an origin (scheme://host[:port]) with no path, query or fragment",
-		"https://mcp.example.com?x":    "must be an origin (scheme://host[:port]) with no path, query or fragment",
-		"https://mcp.example.com#f":    "must be an origin (scheme://host[:port]) with no path, query or fragment",
-		"https://mcp.example.com:0":    "port must be a number from 1 to 65535",
-		"https://mcp.example.com:443":  `must be written in canonical form "https://mcp.example.com"`,
-		"ftp://mcp.example.com":        "scheme must be https",
-		"mcp.example.com":              "must be an origin such as https://mcp.example.com",
+		"https://mcp.example.com":       "",
+		"https://mcp.example.com:8443":  "",
+		"http://127.0.0.1:8080":         "",
+		"http://127.5.6.7":              "",
+		"http://[::1]:8080":             "",
+		"http://localhost:8080":         "",
+		"http://mcp.example.com":        msgHTTPS,
+		"http://10.0.0.1:8080":          msgHTTPS,
+		"http://localhost.example.com":  msgHTTPS,
+		"https://mcp.example.com/":      "must be an origin (scheme://host[:port]) with no path, query or fragment",
+		"https://mcp.example.com?x":     "must be an origin (scheme://host[:port]) with no path, query or fragment",
+		"https://mcp.example.com#f":     "must be an origin (scheme://host[:port]) with no path, query or fragment",
+		"https://mcp.example.com:0":     "port must be a number from 1 to 65535",
+		"https://mcp.example.com:443":   `must be written in canonical form "https://mcp.example.com"`,
+		"https://mcp.example.com:0443":  `must be written in canonical form "https://mcp.example.com"`,
+		"https://mcp.example.com:8443/": "must be an origin (scheme://host[:port]) with no path, query or fragment",
+		"https://mcp.example.com:08443": `must be written in canonical form "https://mcp.example.com:8443"`,
+		"http://127.0.0.1:080":          `must be written in canonical form "http://127.0.0.1"`,
+		"http://127.0.0.1:80":           `must be written in canonical form "http://127.0.0.1"`,
+		"https://mcp.example.com:80":    "",
+		"https://:443":                  "has no host; write an origin such as https://mcp.example.com",
+		"http://:8080":                  "has no host; write an origin such as https://mcp.example.com",
+		"http://[::1%25lo]:8080":        "must not contain an IPv6 zone (%25...)",
+		"https://[fe80::1%25eth0]":      "must not contain an IPv6 zone (%25...)",
+		"https://[2001:DB8::1]":         `must be written in canonical form "https://[2001:db8::1]"`,
+		"ftp://mcp.example.com":         "scheme must be https",
+		"mcp.example.com":               "must be an origin such as https://mcp.example.com",
 	} {
 		c := goConfig()
 		c.PublicURL = url
@@ -97,32 +109,44 @@ func TestPublicURL(t *testing.T) {
 	}
 }
 
+// TestListen: SPEC HD-3 refuses plain HTTP on a non-loopback listener
+// without trusted_proxies, and an http public_url (loopback only) with a
+// non-loopback listener unless a trusted proxy sits in front.
 func TestListen(t *testing.T) {
+	const https, http = "https://mcp.example.com", "http://127.0.0.1:8080"
 	for _, tc := range []struct {
+		public  string
 		listen  string
 		tls     bool
 		proxies []string
 		ok      bool
 	}{
-		{listen: "127.0.0.1:8080", ok: true},
-		{listen: "[::1]:8080", ok: true},
-		{listen: "localhost:0", ok: true},
-		{listen: ":8080"},
-		{listen: "0.0.0.0:8080"},
-		{listen: "[::]:8080"},
-		{listen: "10.0.0.5:8080"},
-		{listen: ":8443", tls: true, ok: true},
-		{listen: ":8080", proxies: []string{"10.0.0.0/8"}, ok: true},
-		{listen: "8080"},
-		{listen: "127.0.0.1:99999"},
+		{public: http, listen: "127.0.0.1:8080", ok: true},
+		{public: http, listen: "[::1]:8080", ok: true},
+		{public: http, listen: "localhost:0", ok: true},
+		{public: https, listen: "127.0.0.1:8080", ok: true},
+		{public: https, listen: ":8080"},
+		{public: https, listen: "0.0.0.0:8080"},
+		{public: https, listen: "[::]:8080"},
+		{public: https, listen: "10.0.0.5:8080"},
+		{public: https, listen: ":8443", tls: true, ok: true},
+		{public: https, listen: ":8080", proxies: []string{"10.0.0.0/8"}, ok: true},
+		{public: http, listen: ":8080"},
+		{public: http, listen: "0.0.0.0:8443", tls: true},
+		{public: http, listen: "[::]:8443", tls: true},
+		{public: http, listen: ":8080", proxies: []string{"10.0.0.0/8"}, ok: true},
+		{public: http, listen: ":8443", tls: true, proxies: []string{"10.1.2.3"}, ok: true},
+		{public: http, listen: "127.0.0.1:8443", tls: true, ok: true},
+		{public: https, listen: "8080"},
+		{public: https, listen: "127.0.0.1:99999"},
 	} {
 		c := goConfig()
-		c.Listen, c.TrustedProxies = tc.listen, tc.proxies
+		c.PublicURL, c.Listen, c.TrustedProxies = tc.public, tc.listen, tc.proxies
 		if tc.tls {
 			c.TLS = TLS{CertFile: "c.pem", KeyFile: "k.pem"}
 		}
 		if err := c.Validate(); (err == nil) != tc.ok {
-			t.Errorf("listen %q tls=%v proxies=%v: Validate = %v", tc.listen, tc.tls, tc.proxies, err)
+			t.Errorf("public_url %s listen %q tls=%v proxies=%v: Validate = %v", tc.public, tc.listen, tc.tls, tc.proxies, err)
 		}
 	}
 }
@@ -202,5 +226,71 @@ func TestLoadMissingFile(t *testing.T) {
 	want := `cannot read "testdata/does-not-exist.yaml": no such file or directory`
 	if err == nil || err.Error() != want {
 		t.Fatalf("Load = %v; want %q", err, want)
+	}
+}
+
+// TestServerLimits: every timeout must be positive, and the shutdown drain
+// is capped at five minutes; the other timeouts have no cap.
+func TestServerLimits(t *testing.T) {
+	const capped = "server.shutdown_timeout: must be at most 5m0s: a drain longer than that is a misconfiguration"
+	for _, tc := range []struct {
+		set  func(*Server)
+		want string
+	}{
+		{func(s *Server) { s.ShutdownTimeout = Duration(5 * time.Minute) }, ""},
+		{func(s *Server) { s.ShutdownTimeout = Duration(5*time.Minute + time.Second) }, capped},
+		{func(s *Server) { s.ShutdownTimeout = Duration(time.Hour) }, capped},
+		{func(s *Server) { s.ShutdownTimeout = -1 }, "server.shutdown_timeout: must be greater than 0"},
+		{func(s *Server) { s.ReadTimeout = Duration(time.Hour) }, ""},
+		{func(s *Server) { s.IdleTimeout = Duration(24 * time.Hour) }, ""},
+		{func(s *Server) { s.ReadHeaderTimeout = Duration(time.Hour) }, ""},
+	} {
+		c := goConfig()
+		tc.set(&c.Server)
+		got := ""
+		if err := c.Validate(); err != nil {
+			got = err.Error()
+		}
+		if tc.want == "" && got != "" || !strings.HasPrefix(got, tc.want) {
+			t.Errorf("server %+v: Validate = %q, want %q...", c.Server, got, tc.want)
+		}
+	}
+}
+
+// TestUpstreamURLCredentials: plain http to a remote upstream is allowed
+// only when no credential goes with the request.
+func TestUpstreamURLCredentials(t *testing.T) {
+	for _, tc := range []struct {
+		url, creds string
+		ok         bool
+	}{
+		{"http://mcp.internal.example.com/mcp", "none", true},
+		{"http://mcp.internal.example.com/mcp", "", true},
+		{"http://mcp.internal.example.com/mcp", "static", false},
+		{"http://mcp.internal.example.com/mcp", "user_token", false},
+		{"http://10.0.0.7:9000/mcp", "identity_assertion", false},
+		{"http://127.0.0.1:9000/mcp", "static", true},
+		{"http://[::1]:9000/mcp", "user_token", true},
+		{"http://localhost:9000/mcp", "identity_assertion", true},
+		{"https://mcp.internal.example.com/mcp", "static", true},
+		{"https://mcp.internal.example.com/mcp", "identity_assertion", true},
+	} {
+		c := goConfig()
+		c.IdentityProviders = append(c.IdentityProviders, IdentityProvider{
+			ID: "gh", Type: "github", ClientID: "x", ClientSecret: "s", APIURL: DefaultGitHubAPIURL,
+		})
+		u := &c.Upstreams[0]
+		u.URL, u.Credentials.Type = tc.url, tc.creds
+		switch tc.creds {
+		case "static":
+			u.Credentials.Value = "Bearer k"
+		case "user_token":
+			u.Credentials.Provider = "gh"
+		}
+		var ps Problems
+		errors.As(c.Validate(), &ps)
+		if got := !hasPath(ps, "upstreams[0].url"); got != tc.ok {
+			t.Errorf("url %s, credentials %q: accepted = %v, want %v (%v)", tc.url, tc.creds, got, tc.ok, ps)
+		}
 	}
 }

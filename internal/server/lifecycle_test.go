@@ -166,9 +166,9 @@ func TestReadyzTimesOutOnHungStore(t *testing.T) {
 	})
 }
 
-// A metrics listener that cannot bind is a start-up error, not a silently
-// missing endpoint.
-func TestServeFailsWhenMetricsPortTaken(t *testing.T) {
+// A metrics listener that cannot bind stops New, before anything starts,
+// rather than leaving a silently missing endpoint.
+func TestNewFailsWhenMetricsPortTaken(t *testing.T) {
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -176,18 +176,10 @@ func TestServeFailsWhenMetricsPortTaken(t *testing.T) {
 	defer taken.Close()
 	cfg := testConfig()
 	cfg.Metrics.Listen = taken.Addr().String()
-	s, err := New(context.Background(), cfg, Options{LogOutput: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = s.Serve(context.Background(), ln)
+	_, err = New(context.Background(), cfg, Options{LogOutput: io.Discard})
 	var op *net.OpError
 	if !errors.As(err, &op) || op.Op != "listen" {
-		t.Fatalf("Serve = %v, want the metrics listener's bind error", err)
+		t.Fatalf("New = %v, want the metrics listener's bind error", err)
 	}
 }
 

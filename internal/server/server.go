@@ -43,6 +43,10 @@ type Server struct {
 	handler http.Handler
 	// tls is the server's TLS configuration, nil when it serves plain HTTP.
 	tls *tls.Config
+	// metricsLn is the separate metrics listener (metrics.listen), bound in
+	// New so a taken port stops start-up; nil when metrics share the main
+	// listener.
+	metricsLn net.Listener
 
 	closeOnce sync.Once
 }
@@ -66,14 +70,23 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Server, error)
 		s.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 
+	if addr := cfg.Metrics.Listen; addr != "" {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("metrics listener: %w", err)
+		}
+		s.metricsLn = ln
+	}
 	store, err := openStore(ctx, cfg.Storage)
 	if err != nil {
+		s.closeMetricsListener()
 		return nil, err
 	}
 	s.store = store
 
 	rec, err := newAuditRecorder(cfg.Audit, opts.AuditStdout, s.metrics)
 	if err != nil {
+		s.closeMetricsListener()
 		store.Close()
 		return nil, err
 	}
@@ -115,16 +128,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 2)
 	go func() { errc <- s.serveMain(srv, ln) }()
 
-	if addr := s.cfg.Metrics.Listen; addr != "" {
-		mln, err := net.Listen("tcp", addr)
-		if err != nil {
-			srv.Close()
-			<-errc
-			return fmt.Errorf("metrics listener %s: %w", addr, err)
-		}
+	if s.metricsLn != nil {
 		msrv := s.httpServer(s.metrics.Handler())
 		servers = append(servers, msrv)
-		go func() { errc <- msrv.Serve(mln) }()
+		go func() { errc <- ignoreClosed(msrv.Serve(s.metricsLn)) }()
 	}
 
 	gcDone := make(chan struct{})
@@ -154,6 +161,11 @@ func (s *Server) serveMain(srv *http.Server, ln net.Listener) error {
 		ln = tls.NewListener(ln, s.tls)
 	}
 	err := srv.Serve(ln)
+	return ignoreClosed(err)
+}
+
+// ignoreClosed maps the error Serve returns after Shutdown to nil.
+func ignoreClosed(err error) error {
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
@@ -196,9 +208,18 @@ func (s *Server) httpServer(h http.Handler) *http.Server {
 func (s *Server) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
+		s.closeMetricsListener()
 		err = errors.Join(s.audit.Close(), s.store.Close())
 	})
 	return err
+}
+
+// closeMetricsListener releases the metrics port when Serve never ran (a
+// listener already closed by Shutdown just reports that, harmlessly).
+func (s *Server) closeMetricsListener() {
+	if s.metricsLn != nil {
+		s.metricsLn.Close()
+	}
 }
 
 // record writes an audit event; a failing sink is logged, never fatal to

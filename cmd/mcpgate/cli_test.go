@@ -148,3 +148,19 @@ func TestMigrateSQLite(t *testing.T) {
 		t.Errorf("second migrate output = %q", out)
 	}
 }
+
+// A PostgreSQL URL left under the default sqlite driver is refused without
+// printing its password (a review found the SQLite path error echoed it).
+func TestServePostgresDSNUnderSQLiteDoesNotLeak(t *testing.T) {
+	const password = "hunter2-secret"
+	cfg := writeConfig(t, "storage:\n  dsn: postgres://mcpgate:"+password+"@db.internal:5432/mcpgate\n")
+	for _, args := range [][]string{{"serve", "--config", cfg}, {"config", "check", "--config", cfg}, {"migrate", "--config", cfg}} {
+		env, out, errOut := testEnv(nil)
+		if code := run(context.Background(), env, args); code != 1 {
+			t.Errorf("%v: exit %d, want 1", args, code)
+		}
+		if all := out.String() + errOut.String(); strings.Contains(all, password) || !strings.Contains(all, "storage.driver: postgres") {
+			t.Errorf("%v: output leaks the password or lacks the hint:\n%s", args, all)
+		}
+	}
+}

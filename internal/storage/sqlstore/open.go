@@ -75,6 +75,13 @@ func openSQLite(path string) (*Store, error) {
 
 // checkSQLitePath rejects what openSQLite cannot honour, with a message
 // that says why, rather than SQLite's "unable to open database file".
+//
+// No message repeats the path or any part of it (nor does createPrivate's):
+// openError already names the DSN, redacted by RedactDSN, and a DSN that
+// fails here may not be a path at all. A PostgreSQL URL put in a SQLite DSN
+// by mistake has its password in what would be the "directory"
+// (postgres:/user:password@host:5432), which an unredacted copy would leak
+// into logs.
 func checkSQLitePath(path string) error {
 	switch {
 	case path == "":
@@ -84,18 +91,28 @@ func checkSQLitePath(path string) error {
 	case strings.ContainsRune(path, '?'):
 		return errors.New("want a plain file path without query parameters (mcpgate sets the SQLite options itself)")
 	}
-	dir := filepath.Dir(path)
-	fi, err := os.Stat(dir)
+	fi, err := os.Stat(filepath.Dir(path))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("directory %s does not exist (create it first)", dir)
+			return errors.New("its directory does not exist (create it first)")
 		}
-		return err
+		return fmt.Errorf("cannot use its directory: %w", withoutPath(err))
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("%s is not a directory", dir)
+		return errors.New("its parent path is not a directory")
 	}
 	return nil
+}
+
+// withoutPath strips the path from an *os.PathError, keeping the
+// operation and the cause ("stat: file name too long"), for the reason
+// checkSQLitePath gives.
+func withoutPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %w", pe.Op, pe.Err)
+	}
+	return err
 }
 
 // createPrivate creates the database file readable by its owner only,
@@ -109,21 +126,17 @@ func createPrivate(path string) error {
 		return nil
 	}
 	if err != nil {
-		return err
+		return fmt.Errorf("cannot create the database file: %w", withoutPath(err))
 	}
 	return f.Close()
 }
 
-// openPostgres opens a pgx-backed pool. Parsing the DSN here (rather than
-// in sql.Open) reports a malformed DSN at Open and lets us default the
-// connect timeout.
+// openPostgres opens a pgx-backed pool on the configuration postgresConfig
+// makes of dsn.
 func openPostgres(dsn string) (*Store, error) {
-	cfg, err := pgx.ParseConfig(dsn)
+	cfg, err := postgresConfig(dsn)
 	if err != nil {
-		return nil, parseError(err)
-	}
-	if cfg.ConnectTimeout == 0 {
-		cfg.ConnectTimeout = postgresConnectTimeout
+		return nil, err
 	}
 	db := stdlib.OpenDB(*cfg)
 	// A cap, so that a burst on several instances queues here instead of
@@ -135,6 +148,20 @@ func openPostgres(dsn string) (*Store, error) {
 		d: postgresDialect, w: db, r: db,
 		txOpts: &sql.TxOptions{Isolation: sql.LevelReadCommitted},
 	}, nil
+}
+
+// postgresConfig parses dsn and applies the defaults the DSN leaves open.
+// Parsing here (rather than in sql.Open) reports a malformed DSN at Open
+// and lets us default the connect timeout.
+func postgresConfig(dsn string) (*pgx.ConnConfig, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, parseError(err)
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = postgresConnectTimeout
+	}
+	return cfg, nil
 }
 
 // parseError rebuilds a pgx parse error without the copy of the DSN pgx

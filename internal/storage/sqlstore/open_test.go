@@ -8,12 +8,16 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/mcpgate/mcpgate/internal/storage"
 )
 
 // wantOpenError checks that Open fails with an error that names the driver
-// and the redacted DSN, never the password, and mentions cause.
+// and the redacted DSN, never the password, and mentions cause. A SQLite
+// error names the path once, in that prefix, and never repeats its
+// directory: the "path" may be a misplaced URL whose "directory" holds a
+// password.
 func wantOpenError(t *testing.T, driver, dsn, password, cause string) {
 	t.Helper()
 	s, err := Open(t.Context(), driver, dsn)
@@ -30,6 +34,10 @@ func wantOpenError(t *testing.T, driver, dsn, password, cause string) {
 	}
 	if !strings.Contains(msg, cause) {
 		t.Errorf("error %q does not mention %q", msg, cause)
+	}
+	prefix := "storage: open " + driver + ` "` + RedactDSN(dsn) + `": `
+	if dir := filepath.Dir(dsn); driver == "sqlite" && dir != "." && strings.Contains(strings.TrimPrefix(msg, prefix), dir) {
+		t.Errorf("error %q repeats the directory %q", msg, dir)
 	}
 }
 
@@ -48,6 +56,11 @@ func TestOpenErrors(t *testing.T) {
 		{"SQLiteCorrupt", "sqlite", corrupt, "", "not a database"},
 		{"SQLiteNoDir", "sqlite", filepath.Join(dir, "missing", "mcpgate.db"), "", "does not exist"},
 		{"SQLiteDirIsFile", "sqlite", filepath.Join(corrupt, "mcpgate.db"), "", "is not a directory"},
+		// A PostgreSQL URL under the sqlite driver: its "directory",
+		// postgres:/mcpgate:hunter2@db.internal:5432, holds the password.
+		{"SQLitePostgresURL", "sqlite", "postgres://mcpgate:hunter2@db.internal:5432/mcpgate", "hunter2", "does not exist"},
+		{"SQLiteDirNameTooLong", "sqlite", filepath.Join(dir, strings.Repeat("d", 300), "mcpgate.db"), "", "file name too long"},
+		{"SQLiteFileNameTooLong", "sqlite", filepath.Join(dir, strings.Repeat("f", 300)), "", "file name too long"},
 		{"SQLiteQuery", "sqlite", filepath.Join(dir, "x.db") + "?_txlock=deferred", "", "without query parameters"},
 		{"SQLiteMemory", "sqlite", ":memory:", "", "in-memory"},
 		{"SQLiteEmpty", "sqlite", "", "", "empty DSN"},
@@ -165,6 +178,30 @@ func TestSQLiteFilesArePrivate(t *testing.T) {
 		}
 		if mode := fi.Mode().Perm(); mode != 0o600 {
 			t.Errorf("%s has mode %o, want 600", filepath.Base(p), mode)
+		}
+	}
+}
+
+// Without a connect_timeout in the DSN, an unreachable server would hang
+// Open for the kernel's TCP timeout (minutes); postgresConfig defaults it,
+// and leaves one the DSN sets alone. Parsing only: no connection is made.
+func TestPostgresConfigConnectTimeout(t *testing.T) {
+	t.Setenv("PGCONNECT_TIMEOUT", "") // pgx would read it as the DSN's
+	for _, tc := range []struct {
+		dsn  string
+		want time.Duration
+	}{
+		{"postgres://u:hunter22@db.example:5432/db", postgresConnectTimeout},
+		{"host=db.example user=u password=hunter22 dbname=db", postgresConnectTimeout},
+		{"postgres://u:hunter22@db.example:5432/db?connect_timeout=3", 3 * time.Second},
+		{"host=db.example user=u dbname=db connect_timeout=7", 7 * time.Second},
+	} {
+		cfg, err := postgresConfig(tc.dsn)
+		if err != nil {
+			t.Fatalf("postgresConfig(%q): %v", RedactDSN(tc.dsn), err)
+		}
+		if cfg.ConnectTimeout != tc.want {
+			t.Errorf("postgresConfig(%q).ConnectTimeout = %v, want %v", RedactDSN(tc.dsn), cfg.ConnectTimeout, tc.want)
 		}
 	}
 }

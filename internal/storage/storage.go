@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -22,10 +23,13 @@ var (
 	ErrRevoked = errors.New("storage: revoked")
 	// ErrLeaseHeld: another holder owns an unexpired lease.
 	ErrLeaseHeld = errors.New("storage: lease held by another holder")
-	// ErrInvalidArgument: the call was refused before anything was read or
-	// written, because acting on it would defeat a guarantee: a zero now
-	// where time decides consume-once or revocation, or an empty filter on
-	// a destructive bulk operation. It always means a caller bug.
+	// ErrInvalidArgument: the call was refused before anything was written,
+	// because acting on it would defeat a guarantee: a zero now where time
+	// decides consume-once or revocation, an empty filter on a destructive
+	// bulk operation, an empty authorization-code hash, or a refresh
+	// successor outside the old token's family. It always means a caller
+	// bug. The checks live in check.go (CheckNow, CheckFamilyFilter, ...),
+	// once for every backend.
 	ErrInvalidArgument = errors.New("storage: invalid argument")
 )
 
@@ -54,9 +58,11 @@ var (
 //     and is returned unchanged.
 //   - fn cannot move a record to another key: the key fields it returns are
 //     ignored or refused. Fields documented as fixed for a record's life are
-//     kept by the store whatever fn returns (UpdateRefreshFamily): the
-//     callers never change them either, but a buggy or stale fn must not be
-//     able to move a grant to another client, user or upstream (SPEC AS-4).
+//     kept by the store whatever fn returns, and fields documented as only
+//     narrowing are narrowed (UpdateRefreshFamily, via KeepFixed): the
+//     callers never do otherwise either, but a buggy or stale fn must not be
+//     able to move a grant to another client, user or upstream, or widen it
+//     (SPEC AS-4).
 //   - Get methods do not hide expired records; GarbageCollect removes them and
 //     callers compare ExpiresAt themselves (the clock belongs to the caller).
 //     A record is expired iff its ExpiresAt is non-zero and before now; one
@@ -92,9 +98,11 @@ type Store interface {
 	// "forever": a sealed live credential must not sit at rest
 	// indefinitely). The token itself stays; reuse detection needs it.
 	GarbageCollect(ctx context.Context, now time.Time) (GCResult, error)
-	// Ping reports whether the backend can serve requests (readiness).
+	// Ping reports whether the backend can serve requests (readiness). It
+	// fails once Close has been called, so readiness reflects shutdown.
 	Ping(ctx context.Context) error
-	// Close releases the backend's resources.
+	// Close releases the backend's resources. Closing again does nothing
+	// and returns nil.
 	Close() error
 }
 
@@ -206,11 +214,14 @@ type AuthCode struct {
 
 // AuthCodeStore persists authorization codes.
 type AuthCodeStore interface {
+	// CreateAuthCode stores c. An empty c.Hash is ErrInvalidArgument: the
+	// code would be redeemable by any caller that lost its own.
 	CreateAuthCode(ctx context.Context, c AuthCode) error
 	// ConsumeAuthCode atomically marks the code used and returns it. Exactly
 	// one of any number of concurrent calls succeeds; the others get
 	// ErrConsumed together with the record.
-	// A zero now is ErrInvalidArgument (ConsumedAt zero means unused).
+	// A zero now is ErrInvalidArgument (ConsumedAt zero means unused), and
+	// so is an empty hash.
 	ConsumeAuthCode(ctx context.Context, hash []byte, now time.Time) (AuthCode, error)
 }
 
@@ -239,14 +250,31 @@ type RefreshFamily struct {
 func (f RefreshFamily) Revoked() bool { return !f.RevokedAt.IsZero() }
 
 // KeepFixed returns next, an updater's result for the stored family f, with
-// what no update may change copied back from f: the identity and binding of
-// the grant (ID, ClientID, Subject, ProviderID, Resource; SPEC AS-4), and, once f is
-// revoked, RevokedAt and RevokeReason. A fn built from a stale copy would
-// otherwise un-revoke a grant the kill switch just revoked. Every backend's
-// UpdateRefreshFamily applies it, so the rule lives here once.
+// what no update may change or widen taken from f (SPEC AS-4: a refresh can
+// never move a grant to another upstream or widen it):
+//   - the identity and binding of the grant: ID, ClientID, Subject,
+//     ProviderID and Resource are f's;
+//   - Scopes can only narrow: they are next's scopes that f also has, in
+//     next's order; a scope f lacks is dropped;
+//   - the absolute lifetime can only shorten: ExpiresAt is the earlier of
+//     f's and next's, where zero means "no absolute lifetime" (so a zero in
+//     next keeps f's, and a family without one may be given one);
+//   - revocation is one-way: once f is revoked, RevokedAt and RevokeReason
+//     are f's. A fn built from a stale copy would otherwise un-revoke a
+//     grant the kill switch just revoked.
+//
+// Everything else (Groups, LastUsedAt, UserCheckedAt, ...) is next's.
+// Every backend's UpdateRefreshFamily applies it, so the rule lives here
+// once.
 func (f RefreshFamily) KeepFixed(next RefreshFamily) RefreshFamily {
 	next.ID, next.ClientID, next.Subject, next.Resource = f.ID, f.ClientID, f.Subject, f.Resource
 	next.ProviderID = f.ProviderID
+	next.Scopes = slices.DeleteFunc(slices.Clone(next.Scopes), func(s string) bool {
+		return !slices.Contains(f.Scopes, s)
+	})
+	if next.ExpiresAt.IsZero() || (!f.ExpiresAt.IsZero() && f.ExpiresAt.Before(next.ExpiresAt)) {
+		next.ExpiresAt = f.ExpiresAt
+	}
 	if f.Revoked() {
 		next.RevokedAt, next.RevokeReason = f.RevokedAt, f.RevokeReason
 	}
@@ -297,12 +325,13 @@ type RefreshStore interface {
 	CreateRefreshFamily(ctx context.Context, f RefreshFamily, first RefreshToken) error
 	GetRefreshFamily(ctx context.Context, id string) (RefreshFamily, error)
 	// UpdateRefreshFamily is a compare-and-swap updater whose result passes
-	// through KeepFixed: ID, ClientID, Subject, ProviderID and Resource stay as stored
-	// (SPEC AS-4: a refresh can never move a grant to another upstream), and
-	// revocation is one-way: once RevokedAt is set, RevokedAt and
-	// RevokeReason stay as stored. The store keeps these silently rather
-	// than refusing, so the rest of fn's update still lands; fn may revoke
-	// an unrevoked family.
+	// through KeepFixed: ID, ClientID, Subject, ProviderID and Resource stay
+	// as stored, Scopes can only narrow and ExpiresAt only come earlier
+	// (SPEC AS-4: a refresh can never move a grant to another upstream or
+	// widen it), and revocation is one-way: once RevokedAt is set,
+	// RevokedAt and RevokeReason stay as stored. The store keeps these
+	// silently rather than refusing, so the rest of fn's update still lands;
+	// fn may revoke an unrevoked family.
 	UpdateRefreshFamily(ctx context.Context, id string, fn func(RefreshFamily) (RefreshFamily, error)) error
 	ListRefreshFamilies(ctx context.Context, f FamilyFilter) ([]RefreshFamily, error)
 	// RevokeRefreshFamilies revokes every unrevoked family matching f and
@@ -321,9 +350,10 @@ type RefreshStore interface {
 	// A revoked family gives ErrRevoked, even for an already-used token: with
 	// ErrConsumed the caller would take the grace path and hand out the
 	// sealed successor of a revoked grant. A successor ID that is taken gives
-	// ErrAlreadyExists; a successor in another family is refused (revoking
-	// the family would miss it). A zero r.Now is ErrInvalidArgument (UsedAt
-	// zero means unused). A failed rotation changes nothing.
+	// ErrAlreadyExists; a successor in another family is ErrInvalidArgument
+	// (revoking the family would miss it). A zero r.Now is
+	// ErrInvalidArgument (UsedAt zero means unused). A failed rotation
+	// changes nothing.
 	RotateRefreshToken(ctx context.Context, r Rotation) (RefreshToken, error)
 }
 
@@ -462,10 +492,35 @@ type Revocation struct {
 	ExpiresAt time.Time
 }
 
+// Supersede returns what the log holds after next lands on r, an entry with
+// the same Kind and Key. Revocation only ever tightens, because two writers
+// (the kill switch run twice, on two instances) can land out of order:
+//   - NotBefore is the later of the two (zero: not set), so an older epoch
+//     landing last cannot move a user's epoch back and re-validate the
+//     tokens issued between the two (SPEC AS-5a);
+//   - ExpiresAt is the later of the two, zero meaning "never", so a shorter
+//     one cannot let GarbageCollect drop the entry while a token it
+//     revokes is still valid;
+//   - Reason and CreatedAt are next's: the entry changed, and pollers
+//     listing since their last poll must see it again.
+//
+// Every backend's AddRevocation stores this, so the rule lives here once.
+func (r Revocation) Supersede(next Revocation) Revocation {
+	if next.NotBefore.Before(r.NotBefore) {
+		next.NotBefore = r.NotBefore
+	}
+	if r.ExpiresAt.IsZero() || (!next.ExpiresAt.IsZero() && next.ExpiresAt.Before(r.ExpiresAt)) {
+		next.ExpiresAt = r.ExpiresAt
+	}
+	return next
+}
+
 // RevocationStore persists the revocation log.
 type RevocationStore interface {
-	// AddRevocation records r; a second entry with the same (Kind, Key)
-	// replaces the first (a newer user epoch supersedes an older one).
+	// AddRevocation records r. A second entry with the same (Kind, Key)
+	// replaces the first as Revocation.Supersede says: it can move NotBefore
+	// and ExpiresAt later, never earlier (a newer user epoch supersedes an
+	// older one, and an older one arriving late changes neither).
 	AddRevocation(ctx context.Context, r Revocation) error
 	// ListRevocations lists entries created at or after since, oldest first.
 	// Pollers pass an overlapping since (their last poll minus a margin)

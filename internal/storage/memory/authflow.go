@@ -64,7 +64,11 @@ func (s *Store) CountAuthRequests(_ context.Context, now time.Time) (int, error)
 	return n, nil
 }
 
+// CreateAuthCode refuses an empty hash (storage.CheckCodeHash).
 func (s *Store) CreateAuthCode(_ context.Context, c storage.AuthCode) error {
+	if err := storage.CheckCodeHash("create auth code", c.Hash); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return create(s.authCodes, "auth code", string(c.Hash), cloneAuthCode(c))
@@ -74,10 +78,14 @@ func (s *Store) CreateAuthCode(_ context.Context, c storage.AuthCode) error {
 // of concurrent calls exactly one sees it unused (RFC 6749 §4.1.2: codes are
 // single-use). Expiry is the caller's to judge (storage.Store). A zero now
 // is refused: ConsumedAt zero means "unused", so the code would stay open to
-// replay.
+// replay. So is an empty hash, which no created code has.
 func (s *Store) ConsumeAuthCode(_ context.Context, hash []byte, now time.Time) (storage.AuthCode, error) {
-	if now.IsZero() {
-		return storage.AuthCode{}, invalid("consume auth code", "zero now")
+	const op = "consume auth code"
+	if err := storage.CheckNow(op, now); err != nil {
+		return storage.AuthCode{}, err
+	}
+	if err := storage.CheckCodeHash(op, hash); err != nil {
+		return storage.AuthCode{}, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

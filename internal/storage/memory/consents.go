@@ -54,8 +54,8 @@ func (s *Store) ListConsents(_ context.Context, f storage.ConsentFilter) ([]stor
 
 // DeleteConsents refuses an empty filter: it would delete every consent.
 func (s *Store) DeleteConsents(_ context.Context, f storage.ConsentFilter) (int, error) {
-	if f.Subject == "" && f.ClientID == "" {
-		return 0, invalid("delete consents", "empty filter")
+	if err := storage.CheckConsentFilter(f); err != nil {
+		return 0, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

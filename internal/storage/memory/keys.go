@@ -44,10 +44,17 @@ type revocationKey struct {
 	key  string
 }
 
+// AddRevocation stores r, or what storage.Revocation.Supersede makes of it
+// over the entry with its key: an entry landing out of order can move
+// neither NotBefore nor ExpiresAt back.
 func (s *Store) AddRevocation(_ context.Context, r storage.Revocation) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.revocations[revocationKey{r.Kind, r.Key}] = cloneRevocation(r)
+	k := revocationKey{r.Kind, r.Key}
+	if old, ok := s.revocations[k]; ok {
+		r = old.Supersede(r)
+	}
+	s.revocations[k] = cloneRevocation(r)
 	return nil
 }
 

@@ -11,8 +11,8 @@ import (
 // clock, so that every backend agrees on who holds a lease. Zero times are
 // refused: a lease that never expires would outlive a crashed holder.
 func (s *Store) AcquireLease(_ context.Context, name, holder string, now, expires time.Time) error {
-	if now.IsZero() || expires.IsZero() {
-		return invalid("acquire lease", "zero now or expiry")
+	if err := storage.CheckLease(now, expires); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -77,12 +77,11 @@ func (s *Store) ListRefreshFamilies(_ context.Context, flt storage.FamilyFilter)
 // grant, and a zero now would revoke nothing (RevokedAt zero means "not
 // revoked"); both are refused.
 func (s *Store) RevokeRefreshFamilies(_ context.Context, flt storage.FamilyFilter, reason string, now time.Time) ([]string, error) {
-	const op = "revoke refresh families"
-	if flt.Subject == "" && flt.ClientID == "" {
-		return nil, invalid(op, "empty filter")
+	if err := storage.CheckFamilyFilter(flt); err != nil {
+		return nil, err
 	}
-	if now.IsZero() {
-		return nil, invalid(op, "zero now")
+	if err := storage.CheckNow("revoke refresh families", now); err != nil {
+		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -117,8 +116,8 @@ func (s *Store) GetRefreshToken(_ context.Context, id string) (storage.RefreshTo
 // the sealed successor within the grace window. A zero r.Now is refused:
 // UsedAt zero means "unused", so the old token would rotate again.
 func (s *Store) RotateRefreshToken(_ context.Context, r storage.Rotation) (storage.RefreshToken, error) {
-	if r.Now.IsZero() {
-		return storage.RefreshToken{}, invalid("rotate refresh token", "zero now")
+	if err := storage.CheckNow("rotate refresh token", r.Now); err != nil {
+		return storage.RefreshToken{}, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -126,10 +125,8 @@ func (s *Store) RotateRefreshToken(_ context.Context, r storage.Rotation) (stora
 	if !ok {
 		return storage.RefreshToken{}, notFound("refresh token", r.OldID)
 	}
-	if r.Successor.FamilyID != old.FamilyID {
-		// Revoking the family (reuse detection) would miss the successor.
-		return storage.RefreshToken{}, fmt.Errorf("memory: successor of %q is in family %q, not %q",
-			r.OldID, r.Successor.FamilyID, old.FamilyID)
+	if err := storage.CheckSuccessor(old.FamilyID, r); err != nil {
+		return storage.RefreshToken{}, err
 	}
 	fam, ok := s.families[old.FamilyID]
 	if !ok {

@@ -54,8 +54,8 @@ func (s *Store) ListBrowserSessions(_ context.Context, subject string) ([]storag
 // DeleteBrowserSessions refuses an empty subject: a kill switch called with
 // a blank user must not log everyone out.
 func (s *Store) DeleteBrowserSessions(_ context.Context, subject string) (int, error) {
-	if subject == "" {
-		return 0, invalid("delete browser sessions", "empty subject")
+	if err := storage.CheckSubject("delete browser sessions", subject); err != nil {
+		return 0, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -86,11 +86,6 @@ func alreadyExists(kind string, key any) error {
 	return fmt.Errorf("%w: %s %q", storage.ErrAlreadyExists, kind, key)
 }
 
-// invalid refuses a call before it touches anything (storage.ErrInvalidArgument).
-func invalid(op, why string) error {
-	return fmt.Errorf("memory: %s: %w: %s", op, storage.ErrInvalidArgument, why)
-}
-
 // create stores v under key unless the key is taken. v must already be a copy.
 func create[K comparable, T any](m map[K]T, kind string, key K, v T) error {
 	if _, ok := m[key]; ok {

@@ -36,8 +36,8 @@ func (s *Store) UpdateUpstreamToken(_ context.Context, subject, providerID strin
 
 // DeleteUpstreamTokens refuses an empty subject, as DeleteBrowserSessions.
 func (s *Store) DeleteUpstreamTokens(_ context.Context, subject string) (int, error) {
-	if subject == "" {
-		return 0, invalid("delete upstream tokens", "empty subject")
+	if err := storage.CheckSubject("delete upstream tokens", subject); err != nil {
+		return 0, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

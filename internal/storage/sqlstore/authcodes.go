@@ -28,10 +28,11 @@ var authCodes = record[storage.AuthCode]{
 	},
 }
 
-// CreateAuthCode stores c; ErrAlreadyExists if its hash is taken.
+// CreateAuthCode stores c; ErrAlreadyExists if its hash is taken, and
+// ErrInvalidArgument if it is empty (storage.CheckCodeHash).
 func (s *Store) CreateAuthCode(ctx context.Context, c storage.AuthCode) error {
-	if len(c.Hash) == 0 {
-		return errors.New("sqlstore: create auth code: empty hash")
+	if err := storage.CheckCodeHash("create auth code", c.Hash); err != nil {
+		return err
 	}
 	return authCodes.create(ctx, s, s.w, c)
 }
@@ -42,11 +43,16 @@ func (s *Store) CreateAuthCode(ctx context.Context, c storage.AuthCode) error {
 // wins; the database, not this process, arbitrates, which is what makes it
 // hold across instances. A loser reads the record back and gets
 // ErrConsumed with it, so the caller can revoke what the winner issued.
+//
+// consumed_at = 0 means "unused": a now stored as 0 (zero, or the epoch)
+// would leave the code open to replay, and is refused, as is an empty hash.
 func (s *Store) ConsumeAuthCode(ctx context.Context, hash []byte, now time.Time) (storage.AuthCode, error) {
-	if unset(now) {
-		// consumed_at = 0 means "unused": a zero now would leave the code
-		// open to replay.
-		return storage.AuthCode{}, invalid("consume auth code", "zero now")
+	const op = "consume auth code"
+	if err := storage.CheckNow(op, asStored(now)); err != nil {
+		return storage.AuthCode{}, err
+	}
+	if err := storage.CheckCodeHash(op, hash); err != nil {
+		return storage.AuthCode{}, err
 	}
 	c, err := authCodes.scan(s.queryRow(ctx, s.w,
 		`UPDATE auth_codes SET consumed_at = ? WHERE hash = ? AND consumed_at = 0 RETURNING `+authCodes.list(),

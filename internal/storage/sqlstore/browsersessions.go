@@ -57,8 +57,8 @@ func (s *Store) ListBrowserSessions(ctx context.Context, subject string) ([]stor
 // many. An empty subject is refused: a kill switch called with a blank user
 // must not log everyone out.
 func (s *Store) DeleteBrowserSessions(ctx context.Context, subject string) (int, error) {
-	if subject == "" {
-		return 0, invalid("delete browser sessions", "empty subject")
+	if err := storage.CheckSubject("delete browser sessions", subject); err != nil {
+		return 0, err
 	}
 	n, err := s.exec(ctx, s.w, "DELETE FROM browser_sessions WHERE "+
 		s.d.keyOrdered(browserSessions.table, browserSessions.key, "subject = ?"), subject)

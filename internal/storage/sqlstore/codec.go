@@ -37,10 +37,11 @@ func nanos(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-// unset reports whether t encodes as 0, the column value for "never",
-// "unused" and "not revoked": the zero time, and the Unix epoch, which
-// shares its encoding. A now that is unset would mark nothing.
-func unset(t time.Time) bool { return nanos(t) == 0 }
+// asStored is t as it reads back once stored. The zero time and the Unix
+// epoch both encode as 0, the column value for "never", "unused" and "not
+// revoked", and read back as the zero time, so the storage.Check helpers
+// see the epoch for what it would become: a now that marks nothing.
+func asStored(t time.Time) time.Time { return fromNanos(nanos(t)) }
 
 // fromNanos decodes what nanos encoded, in UTC.
 func fromNanos(n int64) time.Time {

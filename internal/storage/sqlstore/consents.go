@@ -39,8 +39,8 @@ func (s *Store) ListConsents(ctx context.Context, f storage.ConsentFilter) ([]st
 // DeleteConsents deletes the consents matching f and returns how many. An
 // empty filter, which would delete every consent, is refused.
 func (s *Store) DeleteConsents(ctx context.Context, f storage.ConsentFilter) (int, error) {
-	if f.Subject == "" && f.ClientID == "" {
-		return 0, invalid("delete consents", "empty filter")
+	if err := storage.CheckConsentFilter(f); err != nil {
+		return 0, err
 	}
 	w := new(filter).eq("subject", f.Subject).eq("client_id", f.ClientID)
 	n, err := s.exec(ctx, s.w, "DELETE FROM consents WHERE "+s.d.keyOrdered(consents.table, consents.key, w.sql()), w.args...)

@@ -24,6 +24,10 @@ type dialect struct {
 	forUpdate string
 	// types maps the portable type names used in migrations to the dialect's.
 	types *strings.Replacer
+	// greatest names the scalar function returning the largest of its
+	// arguments: GREATEST on PostgreSQL; on SQLite, MAX with two or more
+	// arguments is that scalar function (with one, it is the aggregate).
+	greatest string
 	// migrationLock, run first in each migration transaction, serialises
 	// concurrent migrators (two instances starting at once). Empty for
 	// SQLite, where the IMMEDIATE transaction already does.
@@ -34,6 +38,7 @@ type dialect struct {
 
 var sqliteDialect = &dialect{
 	forUpdate: "",
+	greatest:  "MAX",
 	types:     strings.NewReplacer("{blob}", "BLOB"),
 	isUnique: func(err error) bool {
 		var e *sqlite.Error
@@ -47,6 +52,7 @@ var sqliteDialect = &dialect{
 var postgresDialect = &dialect{
 	dollar:    true,
 	forUpdate: " FOR UPDATE",
+	greatest:  "GREATEST",
 	types:     strings.NewReplacer("{blob}", "BYTEA"),
 	// The key is arbitrary but fixed: every mcpgate instance sharing the
 	// database must use the same one.

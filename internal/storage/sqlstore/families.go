@@ -75,12 +75,11 @@ func (s *Store) ListRefreshFamilies(ctx context.Context, f storage.FamilyFilter)
 // filter would revoke every grant in the deployment, and a zero now would
 // revoke nothing (revoked_at = 0 means "not revoked"); both are refused.
 func (s *Store) RevokeRefreshFamilies(ctx context.Context, f storage.FamilyFilter, reason string, now time.Time) ([]string, error) {
-	const op = "revoke refresh families"
-	if f.Subject == "" && f.ClientID == "" {
-		return nil, invalid(op, "empty filter")
+	if err := storage.CheckFamilyFilter(f); err != nil {
+		return nil, err
 	}
-	if unset(now) {
-		return nil, invalid(op, "zero now")
+	if err := storage.CheckNow("revoke refresh families", asStored(now)); err != nil {
+		return nil, err
 	}
 	f.IncludeRevoked = false
 	w := familyFilter(f)

@@ -15,12 +15,12 @@ import (
 // is still held). Whether a row was written says who won, with no window
 // between check and write for another instance to slip into.
 //
-// Unset times are refused: expires_at = 0 would read as expired here
+// Times stored as 0 are refused: expires_at = 0 would read as expired here
 // (0 < now) but as never expiring to GarbageCollect, and a zero now would
 // judge every lease live.
 func (s *Store) AcquireLease(ctx context.Context, name, holder string, now, expires time.Time) error {
-	if unset(now) || unset(expires) {
-		return invalid("acquire lease", "zero now or expiry")
+	if err := storage.CheckLease(asStored(now), asStored(expires)); err != nil {
+		return err
 	}
 	n, err := s.exec(ctx, s.w, `INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at

@@ -48,10 +48,10 @@ func (s *Store) GetRefreshToken(ctx context.Context, id string) (storage.Refresh
 //
 // Any failure rolls the whole rotation back.
 func (s *Store) RotateRefreshToken(ctx context.Context, r storage.Rotation) (storage.RefreshToken, error) {
-	if unset(r.Now) {
-		// used_at = 0 means "unused": a zero time would leave the old
-		// token open to a second rotation.
-		return storage.RefreshToken{}, invalid("rotate refresh token", "zero now")
+	// used_at = 0 means "unused": a now stored as 0 would leave the old
+	// token open to a second rotation.
+	if err := storage.CheckNow("rotate refresh token", asStored(r.Now)); err != nil {
+		return storage.RefreshToken{}, err
 	}
 	var old storage.RefreshToken
 	err := s.inTx(ctx, func(tx *txn) error {
@@ -71,11 +71,8 @@ func (s *Store) rotate(ctx context.Context, tx *txn, r storage.Rotation) (storag
 	if err != nil {
 		return storage.RefreshToken{}, s.wrap(op, err)
 	}
-	if r.Successor.FamilyID != familyID {
-		// The successor must stay in the family, or revoking the family
-		// (reuse detection) would miss it.
-		return storage.RefreshToken{}, fmt.Errorf("sqlstore: %s: successor family %q is not the old token's %q",
-			op, r.Successor.FamilyID, familyID)
+	if err := storage.CheckSuccessor(familyID, r); err != nil {
+		return storage.RefreshToken{}, err
 	}
 	var revokedAt int64
 	err = s.queryRow(ctx, tx, `SELECT revoked_at FROM refresh_families WHERE id = ?`+s.d.forUpdate,

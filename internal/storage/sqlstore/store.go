@@ -157,12 +157,6 @@ func (s *Store) wrap(op string, err error) error {
 	return fmt.Errorf("sqlstore: %s: %w", op, err)
 }
 
-// invalid refuses a call before it touches the database
-// (storage.ErrInvalidArgument).
-func invalid(op, why string) error {
-	return fmt.Errorf("sqlstore: %s: %w: %s", op, storage.ErrInvalidArgument, why)
-}
-
 // collect scans every row and closes rows.
 func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
 	defer rows.Close()

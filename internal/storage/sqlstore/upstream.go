@@ -37,8 +37,8 @@ func (s *Store) UpdateUpstreamToken(ctx context.Context, subject, providerID str
 // DeleteUpstreamTokens deletes all of subject's upstream tokens and returns
 // how many. An empty subject is refused, as in DeleteBrowserSessions.
 func (s *Store) DeleteUpstreamTokens(ctx context.Context, subject string) (int, error) {
-	if subject == "" {
-		return 0, invalid("delete upstream tokens", "empty subject")
+	if err := storage.CheckSubject("delete upstream tokens", subject); err != nil {
+		return 0, err
 	}
 	n, err := s.exec(ctx, s.w, "DELETE FROM upstream_tokens WHERE "+
 		s.d.keyOrdered(upstreamTokens.table, upstreamTokens.key, "subject = ?"), subject)

@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -166,6 +167,7 @@ var authCodeTests = []testCase{
 	{"ConsumeUnknown", testAuthCodeConsumeUnknown},
 	{"ConsumeExpired", testAuthCodeConsumeExpired},
 	{"ConsumeZeroNow", testAuthCodeConsumeZeroNow},
+	{"EmptyHash", testAuthCodeEmptyHash},
 }
 
 func testAuthCodeConsume(t *testing.T, s storage.Store) {
@@ -214,8 +216,35 @@ func testAuthCodeConsumeUnknown(t *testing.T, s storage.Store) {
 	must(t, s.CreateAuthCode(t.Context(), newAuthCode("code-1")), "CreateAuthCode")
 	_, err := s.ConsumeAuthCode(t.Context(), []byte("code-2"), at(0))
 	wantErr(t, err, storage.ErrNotFound, "ConsumeAuthCode of an unknown code")
-	_, err = s.ConsumeAuthCode(t.Context(), nil, at(0))
-	wantErr(t, err, storage.ErrNotFound, "ConsumeAuthCode of an empty hash")
+}
+
+// Callers pass the SHA-256 of a code, never an empty hash: one means a
+// caller lost the code. A record stored under it could be redeemed by any
+// other caller with the same bug, so both ends refuse it, as a caller bug,
+// and nothing is stored or consumed.
+func testAuthCodeEmptyHash(t *testing.T, s storage.Store) {
+	for _, empty := range [][]byte{nil, {}} {
+		c := newAuthCode("")
+		c.Hash = empty
+		wantErr(t, s.CreateAuthCode(t.Context(), c), storage.ErrInvalidArgument,
+			fmt.Sprintf("CreateAuthCode with hash %#v", empty))
+	}
+	for _, empty := range [][]byte{nil, {}} {
+		_, err := s.ConsumeAuthCode(t.Context(), empty, at(0))
+		wantErr(t, err, storage.ErrInvalidArgument, fmt.Sprintf("ConsumeAuthCode of hash %#v", empty))
+	}
+	// A real code is untouched by the refusals.
+	c := newAuthCode("code-1")
+	must(t, s.CreateAuthCode(t.Context(), c), "CreateAuthCode")
+	_, err := s.ConsumeAuthCode(t.Context(), nil, at(0))
+	wantErr(t, err, storage.ErrInvalidArgument, "ConsumeAuthCode of a nil hash beside a stored code")
+	got, err := s.ConsumeAuthCode(t.Context(), c.Hash, at(time.Second))
+	must(t, err, "ConsumeAuthCode after the refusals")
+	want := c
+	want.ConsumedAt = at(time.Second)
+	check(t, "code consumed after the refusals", got, want)
+	// Only that code was ever stored.
+	gc(t, s, c.ExpiresAt.Add(time.Hour), storage.GCResult{AuthCodes: 1})
 }
 
 // The store does not judge expiry (storage.Store: the clock belongs to the

@@ -153,6 +153,8 @@ func testRaceRevoke(t *testing.T, s storage.Store) {
 
 // Every updater is compare-and-swap: concurrent updates each adding one
 // element must all land (a read-modify-write without isolation loses some).
+// Each adds to a field the store lets grow (a family's Scopes may only
+// narrow, so its writers add Groups).
 func testRaceUpdaters(t *testing.T, s storage.Store) {
 	ctx := t.Context()
 	must(t, s.CreateClient(ctx, newClient("c1")), "CreateClient")
@@ -187,10 +189,10 @@ func testRaceUpdaters(t *testing.T, s storage.Store) {
 		}, func() (string, error) { r, err := s.GetAuthRequest(ctx, "r1"); return fmt.Sprint(r.Scopes), err }},
 		{"UpdateRefreshFamily", func(i int) error {
 			return s.UpdateRefreshFamily(ctx, "f1", func(f storage.RefreshFamily) (storage.RefreshFamily, error) {
-				f.Scopes = add(f.Scopes, i)
+				f.Groups = add(f.Groups, i)
 				return f, nil
 			})
-		}, func() (string, error) { f, err := s.GetRefreshFamily(ctx, "f1"); return fmt.Sprint(f.Scopes), err }},
+		}, func() (string, error) { f, err := s.GetRefreshFamily(ctx, "f1"); return fmt.Sprint(f.Groups), err }},
 		{"UpdateBrowserSession", func(i int) error {
 			return s.UpdateBrowserSession(ctx, "b1", func(b storage.BrowserSession) (storage.BrowserSession, error) {
 				b.Groups = add(b.Groups, i)

@@ -91,6 +91,7 @@ func testSigningKeyList(t *testing.T, s storage.Store) {
 var revocationTests = []testCase{
 	{"RoundTrip", testRevocationRoundTrip},
 	{"SameKindAndKeyReplaces", testRevocationReplaces},
+	{"ReplacementOnlyTightens", testRevocationOutOfOrder},
 	{"ListSince", testRevocationSince},
 }
 
@@ -121,6 +122,56 @@ func testRevocationReplaces(t *testing.T, s storage.Store) {
 	l, err = s.ListRevocations(t.Context(), at(30*time.Second))
 	must(t, err, "ListRevocations")
 	check(t, "revocations since the first entry", l, []storage.Revocation{second})
+}
+
+// Two kill switches for one user can land out of order (two instances,
+// or a retry). The one landing last must not move the user's epoch back,
+// which would re-validate the tokens issued between the two (SPEC AS-5a),
+// nor shorten the entry's life, which would let GarbageCollect drop it
+// while a token it revokes is still valid. Its reason and CreatedAt do
+// land, so pollers see the entry change.
+func testRevocationOutOfOrder(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	list := func(what string, want ...storage.Revocation) {
+		t.Helper()
+		l, err := s.ListRevocations(ctx, time.Time{})
+		must(t, err, "ListRevocations")
+		check(t, what, l, want)
+	}
+	newer := newRevocation(storage.RevokeUser, "alice", at(time.Minute))
+	older := newRevocation(storage.RevokeUser, "alice", at(0))
+	older.Reason = "the earlier kill switch, landing late"
+	must(t, s.AddRevocation(ctx, newer), "AddRevocation of the newer epoch")
+	must(t, s.AddRevocation(ctx, older), "AddRevocation of the older epoch, landing last")
+	want := older
+	want.NotBefore, want.ExpiresAt = newer.NotBefore, newer.ExpiresAt
+	list("entry after an older epoch landed last", want)
+
+	// A later epoch with a shorter life moves the epoch, not the expiry.
+	later := newRevocation(storage.RevokeUser, "alice", at(2*time.Minute))
+	later.ExpiresAt = at(3 * time.Minute)
+	must(t, s.AddRevocation(ctx, later), "AddRevocation of a later epoch with a shorter life")
+	want = later
+	want.ExpiresAt = newer.ExpiresAt
+	list("entry after a later, shorter-lived epoch", want)
+	gc(t, s, later.ExpiresAt.Add(time.Minute), storage.GCResult{})
+	list("entry after GC past the shorter expiry", want)
+
+	// An entry that never expires (zero ExpiresAt) stays so; a zero
+	// NotBefore does not clear the epoch.
+	forever := newRevocation(storage.RevokeFamily, "sid-1", at(0))
+	forever.ExpiresAt = time.Time{}
+	must(t, s.AddRevocation(ctx, forever), "AddRevocation of an entry that never expires")
+	again := newRevocation(storage.RevokeFamily, "sid-1", at(4*time.Minute))
+	must(t, s.AddRevocation(ctx, again), "AddRevocation of the same entry with an expiry")
+	wantForever := again
+	wantForever.ExpiresAt = time.Time{}
+	unset := newRevocation(storage.RevokeUser, "alice", at(5*time.Minute))
+	unset.NotBefore = time.Time{}
+	must(t, s.AddRevocation(ctx, unset), "AddRevocation with a zero NotBefore")
+	want = unset // its ExpiresAt is the latest yet
+	want.NotBefore = later.NotBefore
+	list("entries after zero times landed", wantForever, want)
 }
 
 func testRevocationSince(t *testing.T, s storage.Store) {

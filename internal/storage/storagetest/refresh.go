@@ -18,6 +18,7 @@ var refreshFamilyTests = []testCase{
 	{"RevokeEmptyFilter", testFamilyRevokeEmptyFilter},
 	{"RevokeZeroNow", testFamilyRevokeZeroNow},
 	{"UpdateKeepsFixedFields", testFamilyUpdateKeepsFixed},
+	{"UpdateCannotWiden", testFamilyUpdateCannotWiden},
 	{"RevocationIsOneWay", testFamilyRevocationOneWay},
 }
 
@@ -272,6 +273,64 @@ func testFamilyUpdateKeepsFixed(t *testing.T, s storage.Store) {
 	l, err := s.ListRefreshFamilies(t.Context(), storage.FamilyFilter{Subject: "github:mallory", IncludeRevoked: true})
 	must(t, err, "ListRefreshFamilies")
 	check(t, "families of the subject an update tried to move a grant to", familyIDs(l), nil)
+}
+
+// SPEC AS-4: a refresh can never widen a grant. An update may narrow the
+// scopes and bring the absolute lifetime forward, never the reverse: a scope
+// the grant does not have is dropped, and a later ExpiresAt (or a zero one,
+// "no lifetime") leaves the stored one. The rest of the update lands, and
+// Groups, which follow the user's directory, may grow.
+func testFamilyUpdateCannotWiden(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	f := newFamily("f1", "github:alice", "client-1") // Scopes mcp:read, offline_access
+	must(t, s.CreateRefreshFamily(ctx, f, newRefreshToken("t1", "f1")), "CreateRefreshFamily")
+	want := f
+	for _, tc := range []struct {
+		what          string
+		scopes        []string
+		expires       time.Time
+		wantScopes    []string
+		wantExpiresAt time.Time
+	}{
+		{"adds a scope", []string{"mcp:read", "offline_access", "mcp:admin"}, f.ExpiresAt,
+			[]string{"mcp:read", "offline_access"}, f.ExpiresAt},
+		{"swaps a scope for a new one", []string{"mcp:admin", "mcp:read"}, f.ExpiresAt,
+			[]string{"mcp:read"}, f.ExpiresAt},
+		{"extends the lifetime", []string{"mcp:read"}, f.ExpiresAt.Add(365 * 24 * time.Hour),
+			[]string{"mcp:read"}, f.ExpiresAt},
+		{"clears the lifetime", []string{"mcp:read"}, time.Time{},
+			[]string{"mcp:read"}, f.ExpiresAt},
+		{"shortens the lifetime", []string{"mcp:read"}, f.ExpiresAt.Add(-time.Hour),
+			[]string{"mcp:read"}, f.ExpiresAt.Add(-time.Hour)},
+		{"restores a dropped scope", []string{"mcp:read", "offline_access"}, f.ExpiresAt,
+			[]string{"mcp:read"}, f.ExpiresAt.Add(-time.Hour)},
+		{"drops every scope", nil, f.ExpiresAt.Add(-time.Hour),
+			nil, f.ExpiresAt.Add(-time.Hour)},
+	} {
+		groups := append(slices.Clip(want.Groups), "group-after-"+tc.what)
+		err := s.UpdateRefreshFamily(ctx, "f1", func(g storage.RefreshFamily) (storage.RefreshFamily, error) {
+			g.Scopes, g.ExpiresAt, g.Groups = tc.scopes, tc.expires, groups
+			return g, nil
+		})
+		must(t, err, "UpdateRefreshFamily that "+tc.what+" (the store narrows, it does not refuse)")
+		want.Scopes, want.ExpiresAt, want.Groups = tc.wantScopes, tc.wantExpiresAt, groups
+		got, err := s.GetRefreshFamily(ctx, "f1")
+		must(t, err, "GetRefreshFamily")
+		check(t, "family after an update that "+tc.what, got, want)
+	}
+
+	// A family without an absolute lifetime may be given one.
+	unbounded := newFamily("f2", "github:alice", "client-1")
+	unbounded.ExpiresAt = time.Time{}
+	must(t, s.CreateRefreshFamily(ctx, unbounded, newRefreshToken("u1", "f2")), "CreateRefreshFamily")
+	must(t, s.UpdateRefreshFamily(ctx, "f2", func(g storage.RefreshFamily) (storage.RefreshFamily, error) {
+		g.ExpiresAt = at(time.Hour)
+		return g, nil
+	}), "UpdateRefreshFamily giving a lifetime")
+	got, err := s.GetRefreshFamily(ctx, "f2")
+	must(t, err, "GetRefreshFamily")
+	unbounded.ExpiresAt = at(time.Hour)
+	check(t, "family given a lifetime", got, unbounded)
 }
 
 // Revocation is one-way (SPEC AS-5a): once RevokedAt is set, no update can

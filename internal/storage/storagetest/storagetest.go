@@ -26,9 +26,9 @@ import (
 //     or keeps the original key;
 //   - RotateRefreshToken returns the old token as rotated on success, and
 //     changes nothing when it fails (ErrConsumed, ErrRevoked, ErrNotFound,
-//     ErrAlreadyExists for a taken successor ID, some error for a successor
-//     in another family); a revoked family gives ErrRevoked even for a token
-//     already used;
+//     ErrAlreadyExists for a taken successor ID, ErrInvalidArgument for a
+//     successor in another family); a revoked family gives ErrRevoked even
+//     for a token already used;
 //   - a lease expiring exactly at now is still held;
 //   - a refused call (ErrInvalidArgument) changes nothing;
 //   - ConsumeAuthCode does not judge expiry; an empty hash never finds an
@@ -58,7 +58,7 @@ var groups = []struct {
 	name  string
 	cases []testCase
 }{
-	{"Ping", []testCase{{"OK", testPing}}},
+	{"Ping", []testCase{{"OK", testPing}, {"AfterClose", testPingAfterClose}}},
 	{"Clients", clientTests},
 	{"AuthRequests", authRequestTests},
 	{"AuthCodes", authCodeTests},
@@ -80,6 +80,17 @@ var groups = []struct {
 
 func testPing(t *testing.T, s storage.Store) {
 	must(t, s.Ping(t.Context()), "Ping")
+}
+
+// Readiness reflects shutdown: a closed store is not ready. The store
+// newStore registered a cleanup for is closed again by it, which must be
+// harmless.
+func testPingAfterClose(t *testing.T, s storage.Store) {
+	must(t, s.Close(), "Close")
+	if err := s.Ping(t.Context()); err == nil {
+		t.Error("Ping after Close succeeded, want an error")
+	}
+	must(t, s.Close(), "second Close")
 }
 
 // updaterLaws checks what storage.Store promises of every compare-and-swap

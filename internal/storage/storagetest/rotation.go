@@ -93,15 +93,22 @@ func testRotateUsed(t *testing.T, s storage.Store) {
 	got, err := s.RotateRefreshToken(t.Context(), rotation("t1", "t3", at(2*time.Minute)))
 	wantErr(t, err, storage.ErrConsumed, "second RotateRefreshToken of the same token")
 	check(t, "old token returned with ErrConsumed", got, rotated(t1, r))
-	_, err = s.GetRefreshToken(t.Context(), "t3")
-	wantErr(t, err, storage.ErrNotFound, "successor of a refused rotation")
-	stored, err := s.GetRefreshToken(t.Context(), "t1")
-	must(t, err, "GetRefreshToken")
-	check(t, "old token after a refused rotation", stored, rotated(t1, r))
-	fam, err := s.GetRefreshFamily(t.Context(), "f1")
-	must(t, err, "GetRefreshFamily")
 	f.LastUsedAt = r.Now // the refused rotation does not count as use
-	check(t, "family after a refused rotation", fam, f)
+	wantUnchanged(t, s, "t3", rotated(t1, r), f)
+}
+
+// wantUnchanged asserts that a refused rotation left everything as it was:
+// no successor stored, the old token and its family as given.
+func wantUnchanged(t *testing.T, s storage.Store, successorID string, old storage.RefreshToken, fam storage.RefreshFamily) {
+	t.Helper()
+	_, err := s.GetRefreshToken(t.Context(), successorID)
+	wantErr(t, err, storage.ErrNotFound, "successor of a refused rotation")
+	stored, err := s.GetRefreshToken(t.Context(), old.ID)
+	must(t, err, "GetRefreshToken")
+	check(t, "old token after a refused rotation", stored, old)
+	gotFam, err := s.GetRefreshFamily(t.Context(), fam.ID)
+	must(t, err, "GetRefreshFamily")
+	check(t, "family after a refused rotation", gotFam, fam)
 }
 
 // A revoked family outranks reuse: a replayed token of a revoked grant gets
@@ -143,14 +150,7 @@ func testRotateOtherFamily(t *testing.T, s storage.Store) {
 	r.Successor.FamilyID = "f2"
 	_, err := s.RotateRefreshToken(t.Context(), r)
 	wantErr(t, err, storage.ErrInvalidArgument, "RotateRefreshToken of a successor in another family")
-	stored, err := s.GetRefreshToken(t.Context(), "t1")
-	must(t, err, "GetRefreshToken")
-	check(t, "old token after a refused rotation", stored, t1)
-	_, err = s.GetRefreshToken(t.Context(), "t2")
-	wantErr(t, err, storage.ErrNotFound, "successor of a refused rotation")
-	fam, err := s.GetRefreshFamily(t.Context(), "f1")
-	must(t, err, "GetRefreshFamily")
-	check(t, "family after a refused rotation", fam, f)
+	wantUnchanged(t, s, "t2", t1, f)
 }
 
 func testRotateUnknown(t *testing.T, s storage.Store) {
@@ -189,14 +189,7 @@ func testRotateZeroNow(t *testing.T, s storage.Store) {
 	_, err := s.RotateRefreshToken(t.Context(), r)
 	wantErr(t, err, storage.ErrInvalidArgument, "RotateRefreshToken with a zero Now")
 
-	stored, err := s.GetRefreshToken(t.Context(), "t1")
-	must(t, err, "GetRefreshToken")
-	check(t, "old token after a refused rotation", stored, t1)
-	_, err = s.GetRefreshToken(t.Context(), "t2")
-	wantErr(t, err, storage.ErrNotFound, "successor of a refused rotation")
-	fam, err := s.GetRefreshFamily(t.Context(), "f1")
-	must(t, err, "GetRefreshFamily")
-	check(t, "family after a refused rotation", fam, f)
+	wantUnchanged(t, s, "t2", t1, f)
 
 	// The token's single use is still ahead.
 	r.Now = at(time.Minute)

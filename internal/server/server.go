@@ -99,7 +99,8 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Server, error)
 // Handler is the root HTTP handler with every route and middleware mounted.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Store is the storage backend the server opened (for CLI subcommands and tests).
+// Store is the storage backend the server opened (for tests and, later, the
+// admin API).
 func (s *Server) Store() storage.Store { return s.store }
 
 // routes mounts every endpoint. Each route is instrumented under a fixed

@@ -2,21 +2,17 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"time"
+
+	"github.com/mcpgate/mcpgate/internal/reqid"
 )
-
-type ctxKey int
-
-const requestIDKey ctxKey = iota
 
 // RequestIDHeader carries the request ID on every response, so an operator
 // can match a client's error to its log line (SPEC AS-10).
-const RequestIDHeader = "X-Request-Id"
+const RequestIDHeader = reqid.Header
 
 // chain wraps h in middleware; the last one listed runs first.
 func chain(h http.Handler, mw ...func(http.Handler) http.Handler) http.Handler {
@@ -30,23 +26,14 @@ func chain(h http.Handler, mw ...func(http.Handler) http.Handler) http.Handler {
 // ignored on purpose: it would let a client forge or collide log lines.
 func withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := newRequestID()
+		id := reqid.New()
 		w.Header().Set(RequestIDHeader, id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+		next.ServeHTTP(w, r.WithContext(reqid.With(r.Context(), id)))
 	})
 }
 
 // RequestID returns the ID withRequestID assigned, or "".
-func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey).(string)
-	return id
-}
-
-func newRequestID() string {
-	var b [12]byte
-	rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
-	return hex.EncodeToString(b[:])
-}
+func RequestID(ctx context.Context) string { return reqid.From(ctx) }
 
 // statusRecorder remembers the status code for the access log. It forwards
 // Flush so streaming handlers keep working through it.

@@ -1,11 +1,14 @@
 package session
 
 import (
+	"context"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/mcpgate/mcpgate/internal/audit"
+	"github.com/mcpgate/mcpgate/internal/storage"
 )
 
 func TestIdleTimeout(t *testing.T) {
@@ -49,26 +52,40 @@ func TestUseSlidesIdleButNotAbsoluteTimeout(t *testing.T) {
 	}
 }
 
-// Current writes LastSeenAt at most once a minute.
+// updateCounter counts UpdateBrowserSession calls: the writes Current
+// costs.
+type updateCounter struct {
+	storage.BrowserSessionStore
+	updates atomic.Int32
+}
+
+func (u *updateCounter) UpdateBrowserSession(ctx context.Context, id string, fn func(storage.BrowserSession) (storage.BrowserSession, error)) error {
+	u.updates.Add(1)
+	return u.BrowserSessionStore.UpdateBrowserSession(ctx, id, fn)
+}
+
+// Current writes LastSeenAt at most once a minute, however many requests.
 func TestTouchWritesAtMostOncePerMinute(t *testing.T) {
-	f := newFixture(t, nil)
+	counter := &updateCounter{}
+	f := newFixture(t, func(o *Options) { counter.BrowserSessionStore = o.Store; o.Store = counter })
 	s, c := f.login(t, "local:ann")
-	lastSeen := func() time.Time {
-		got, err := f.store.GetBrowserSession(t.Context(), s.ID)
-		if err != nil {
-			t.Fatal(err)
+	for range 59 {
+		f.clock.Advance(time.Second)
+		if !f.current(c) {
+			t.Fatal("live session rejected")
 		}
-		return got.LastSeenAt
 	}
-	f.clock.Advance(59 * time.Second)
-	if !f.current(c) || !lastSeen().Equal(t0) {
-		t.Fatalf("LastSeenAt = %v after 59s, want unchanged %v", lastSeen(), t0)
+	if n := counter.updates.Load(); n != 0 {
+		t.Fatalf("%d writes in the first minute, want 0", n)
 	}
 	f.clock.Advance(time.Second)
 	got, ok := f.m.Current(request(firefox, c))
+	stored, err := f.store.GetBrowserSession(t.Context(), s.ID)
 	want := t0.Add(time.Minute)
-	if !ok || !lastSeen().Equal(want) || !got.LastSeenAt.Equal(want) || !got.IdleExpiresAt.Equal(want.Add(DefaultIdleTimeout)) {
-		t.Fatalf("after a minute: stored LastSeenAt %v, returned %+v; want %v", lastSeen(), got, want)
+	if !ok || err != nil || counter.updates.Load() != 1 || !stored.LastSeenAt.Equal(want) ||
+		!got.LastSeenAt.Equal(want) || !got.IdleExpiresAt.Equal(want.Add(DefaultIdleTimeout)) {
+		t.Fatalf("after a minute: %d writes, stored %+v, returned %+v; want one write at %v",
+			counter.updates.Load(), stored, got, want)
 	}
 }
 

@@ -1,0 +1,95 @@
+package login
+
+import (
+	"context"
+	"errors"
+	"net/url"
+)
+
+// Identity is a user as a provider vouches for them.
+type Identity struct {
+	// Subject is the provider's own stable identifier for the user (the
+	// OIDC "sub", the GitHub user ID, the local username). The caller
+	// namespaces it as "<provider>:<subject>" (SPEC AS-5), so two providers
+	// can never claim the same mcpgate user.
+	Subject string
+	// Username is the human-readable login name (preferred_username, the
+	// GitHub login, the local username). Not unique across providers.
+	Username string
+	// Email and EmailVerified: policy may only trust Email when
+	// EmailVerified is true.
+	Email         string
+	EmailVerified bool
+	// Name is a display name; may be empty.
+	Name string
+	// Groups are the user's groups (or "org/team" for GitHub) as of the
+	// login or the last Refresh.
+	Groups []string
+	// ConnectorData is opaque state the connector needs to Refresh this
+	// identity later, such as an upstream refresh token (SPEC ID-5). It can
+	// hold a credential: the caller stores it only sealed
+	// (seal.PurposeUpstreamToken) and hands it back unchanged to Refresh.
+	ConnectorData []byte
+}
+
+// Connector is what every identity provider implements.
+type Connector interface {
+	// ID is the provider's configured ID (identity_providers[].id).
+	ID() string
+	// Type is "local", "oidc" or "github".
+	Type() string
+	// DisplayName labels the provider on the chooser page (SPEC ID-6).
+	DisplayName() string
+}
+
+// PasswordConnector checks a username and password itself (the local
+// provider). The caller renders the form and throttles attempts (Limiter)
+// before calling Login.
+type PasswordConnector interface {
+	Connector
+	// Login returns the user's identity, or ErrBadCredentials for any
+	// wrong username or password, never saying which was wrong. Any other
+	// error (a cancelled context) is not a verdict on the credentials.
+	Login(ctx context.Context, username, password string) (Identity, error)
+}
+
+// RedirectConnector sends the browser to the provider and handles its
+// callback (oidc, github). SPEC ID-1: the upstream leg always uses PKCE S256
+// (RFC 7636), state (RFC 6749 §10.12) and, for OIDC, nonce (OpenID Connect
+// Core 1.0 §3.1.2.1).
+type RedirectConnector interface {
+	Connector
+	// LoginURL is where to send the browser. The caller generates state,
+	// the PKCE verifier and the nonce, keeps them in its flow record bound
+	// to the browser, and passes codeChallenge = BASE64URL(SHA256(verifier))
+	// (RFC 7636 §4.2). callbackURL must be the URL registered at the
+	// provider.
+	LoginURL(callbackURL, state, codeChallenge, nonce string) (string, error)
+	// HandleCallback completes the login from the callback's query q. The
+	// caller has already found its flow by q's state and checked the
+	// browser binding (no login CSRF); the connector handles the provider's
+	// error response (RFC 6749 §4.1.2.1), redeems the code with
+	// codeVerifier and, for OIDC, checks the ID token's nonce.
+	HandleCallback(ctx context.Context, callbackURL string, q url.Values, codeVerifier, nonce string) (Identity, error)
+}
+
+// RefreshConnector re-checks a user the provider vouched for earlier. The
+// caller calls it at least every 15 minutes while a refresh-token family
+// lives (SPEC AS-6), so a user removed or disabled at the provider loses
+// access within that time, and group changes reach policy.
+type RefreshConnector interface {
+	Connector
+	// Refresh returns the user's current identity (groups may have
+	// changed), or an error wrapping ErrUserGone when the provider no
+	// longer vouches for the user; the caller then revokes the family.
+	// Other errors (the provider is unreachable) are not a verdict.
+	Refresh(ctx context.Context, id Identity) (Identity, error)
+}
+
+var (
+	// ErrBadCredentials: the username or password is wrong. One error for
+	// both, so a response never reveals which usernames exist.
+	ErrBadCredentials = errors.New("login: invalid username or password")
+	// ErrUserGone: the provider no longer vouches for the user.
+	ErrUserGone = errors.New("login: user no longer exists or is disabled")
+)

@@ -74,7 +74,9 @@ func (h passwordHash) matches(f hashers, password []byte) bool {
 		got := f.argon2id(password, a.salt, a.time, a.memory, a.threads, uint32(len(a.key)))
 		return subtle.ConstantTimeCompare(got, a.key) == 1
 	}
-	// bcrypt compares in constant time itself.
+	// bcrypt compares in constant time itself. It reads only the first 72
+	// bytes of a password, so longer passwords match on that prefix: one
+	// more reason to prefer argon2id.
 	return f.bcrypt(h.bcrypt, password) == nil
 }
 

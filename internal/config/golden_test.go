@@ -22,6 +22,7 @@ var testEnv = map[string]string{
 	"FILES_API_KEY":         "files-api-key",
 	"SEARCH_API_KEY":        "search-api-key",
 	"PG_PASSWORD":           "pg-password",
+	"PORTAL_SECRET":         "portal-test-secret-0123456789abcdefghij",
 	"EMPTY":                 "",
 }
 

@@ -12,15 +12,16 @@ import (
 
 // resolvePaths makes the file paths the server opens absolute, relative to
 // the config file's directory like the *_file twins, and checks that the
-// TLS certificate and key load. Without it a relative path would follow
-// the working directory, which under systemd is "/": the default
-// "mcpgate.db" would become /mcpgate.db. Parse calls it after Validate, so
-// a DSN it rewrites has already been checked as a file path.
+// TLS certificate and key and the CIMD test CA load. Without it a relative
+// path would follow the working directory, which under systemd is "/": the
+// default "mcpgate.db" would become /mcpgate.db. Parse calls it after
+// Validate, so a DSN it rewrites has already been checked as a file path.
 func (p *parser) resolvePaths(cfg *Config) {
 	if cfg.Storage.Driver == "sqlite" && isRelativeSQLitePath(cfg.Storage.DSN) {
 		cfg.Storage.DSN = absPath(p.baseDir, cfg.Storage.DSN)
 	}
 	p.loadTLS(&cfg.TLS)
+	p.loadCIMDTrust(cfg.Registration.CIMDTestTrust)
 }
 
 // isRelativeSQLitePath leaves alone what the store refuses with its own

@@ -35,6 +35,11 @@ func (c *Config) twins() []twin {
 		ts = append(ts, twin{index("identity_providers", i), "client_secret", "client_secret_file",
 			&p.ClientSecret, &p.ClientSecretFile})
 	}
+	for i := range c.Clients {
+		cl := &c.Clients[i]
+		ts = append(ts, twin{index("clients", i), "client_secret", "client_secret_file",
+			&cl.ClientSecret, &cl.ClientSecretFile})
+	}
 	for i := range c.Upstreams {
 		cr := &c.Upstreams[i].Credentials
 		ts = append(ts, twin{field(index("upstreams", i), "credentials"), "value", "value_file",

@@ -45,6 +45,25 @@ type Config struct {
 	// Upstreams lists the MCP servers mcpgate protects. Validated now;
 	// proxied from the MCP proxy issue on.
 	Upstreams []Upstream `yaml:"upstreams"`
+	// Signing selects the access-token signing algorithm, key rotation and
+	// the lifetimes of issued tokens (SPEC AS-5, AS-6).
+	Signing Signing `yaml:"signing"`
+	// Clients lists pre-registered OAuth clients (SPEC AS-7). Default: none.
+	Clients []Client `yaml:"clients"`
+	// Registration configures how other clients register: dynamic client
+	// registration, client ID metadata documents and the redirect URI
+	// schemes allowed for public clients (SPEC AS-2, AS-7).
+	Registration Registration `yaml:"registration"`
+	// Scopes is the scope catalogue (SPEC AS-9). Default: none declared,
+	// when every scope the upstreams, tool rules and clients name is
+	// implicitly in the catalogue with no restrictions; once any scope is
+	// declared, every scope named anywhere must be. See ScopeCatalogue.
+	Scopes []Scope `yaml:"scopes"`
+	// Sessions configures browser sessions at the authorization server
+	// (SPEC SE-1).
+	Sessions Sessions `yaml:"sessions"`
+	// Login configures the throttling of local logins (SPEC ID-4).
+	Login Login `yaml:"login"`
 	// Audit configures where security events are written.
 	Audit Audit `yaml:"audit"`
 	// Logging configures the operational log.

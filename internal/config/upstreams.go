@@ -142,3 +142,16 @@ func (u Upstream) urlProblem() string {
 	}
 	return msg
 }
+
+// Resources returns the protected resources the authorization server
+// issues tokens for: PublicURL+Path of every upstream without
+// external_auth, in config order (RFC 8707 resource indicators).
+func (c *Config) Resources() []string {
+	var out []string
+	for _, u := range c.Upstreams {
+		if u.ExternalAuth == nil {
+			out = append(out, c.PublicURL+u.Path)
+		}
+	}
+	return out
+}

@@ -161,24 +161,18 @@ func (f *Fetcher) run(ctx context.Context, clientID string, c *call) {
 	f.mu.Lock()
 	delete(f.inflight, clientID)
 	if c.until.After(now) {
-		f.store(clientID, c, now)
+		f.store(clientID, c)
 	}
 	f.mu.Unlock()
 	close(c.done)
 }
 
-// store adds c to the cache, first dropping expired entries and then, if
-// still full, the entry that expires soonest. Called with f.mu held.
-func (f *Fetcher) store(clientID string, c *call, now time.Time) {
+// store adds c to the cache, making room by dropping the entry that
+// expires soonest (an expired one, if any). The scan is linear, but only
+// runs when the cache is full. Called with f.mu held.
+func (f *Fetcher) store(clientID string, c *call) {
 	if f.cache == nil {
 		f.cache = map[string]*call{}
-	}
-	if len(f.cache) >= f.maxEntries() {
-		for k, e := range f.cache {
-			if !now.Before(e.until) {
-				delete(f.cache, k)
-			}
-		}
 	}
 	for len(f.cache) >= f.maxEntries() {
 		var oldest string

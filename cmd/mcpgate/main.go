@@ -32,6 +32,8 @@ func commands() []command {
 		{"demo", "run the gateway on an embedded database with safe loopback defaults", runDemo},
 		{"config", "configuration tools: config check --config FILE", runConfig},
 		{"migrate", "apply database migrations for the configured store", runMigrate},
+		{"keys", "signing keys: keys list|rotate --config FILE", runKeys},
+		{"sessions", "kill switch: sessions revoke --config FILE --user SUBJECT", runSessions},
 		{"version", "print the version", runVersion},
 	}
 }

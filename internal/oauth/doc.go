@@ -1,4 +1,6 @@
-// Package oauth will own the authorization-server endpoints (metadata,
-// authorize, token, register, revoke, introspect), one file per endpoint. Empty
-// until the Authorization server issue.
+// Package oauth owns the authorization server's endpoints (SPEC section 4):
+// metadata, authorize, consent, login, token, registration, revocation and
+// introspection, one file per endpoint, with the shared steps of every
+// grant in one dispatcher (token.go) and every error written in one place
+// (errors.go).
 package oauth

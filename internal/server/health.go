@@ -30,5 +30,24 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, healthBody{Status: "unavailable", Checks: map[string]string{"storage": "unavailable"}})
 		return
 	}
-	writeJSON(w, http.StatusOK, healthBody{Status: "ok", Checks: map[string]string{"storage": "ok"}})
+	checks := map[string]string{"storage": "ok", "keys": "ok", "revocations": "ok"}
+	ready := true
+	if !s.auth.keys.Ready() {
+		checks["keys"], ready = "unavailable", false
+	}
+	// A revocation cache that stopped refreshing would let revoked tokens
+	// through on this instance (SPEC AS-5a): take it out of rotation.
+	if last := s.auth.revocations.LastRefresh(); s.opts.Now().Sub(last) > revocationStaleAfter {
+		checks["revocations"], ready = "stale", false
+	}
+	if !ready {
+		writeJSON(w, http.StatusServiceUnavailable, healthBody{Status: "unavailable", Checks: checks})
+		return
+	}
+	writeJSON(w, http.StatusOK, healthBody{Status: "ok", Checks: checks})
 }
+
+// revocationStaleAfter: revocation must reach every instance within 5 s
+// (SPEC AS-5a); an instance whose cache is older than this cannot promise
+// that.
+const revocationStaleAfter = 5 * time.Second

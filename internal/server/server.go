@@ -15,6 +15,7 @@ import (
 	"github.com/mcpgate/mcpgate/internal/audit"
 	"github.com/mcpgate/mcpgate/internal/config"
 	"github.com/mcpgate/mcpgate/internal/metrics"
+	"github.com/mcpgate/mcpgate/internal/seal"
 	"github.com/mcpgate/mcpgate/internal/storage"
 )
 
@@ -47,6 +48,9 @@ type Server struct {
 	// New so a taken port stops start-up; nil when metrics share the main
 	// listener.
 	metricsLn net.Listener
+	// seal and auth are the authorization server (SPEC section 4).
+	seal *seal.Keyring
+	auth *authServer
 
 	closeOnce sync.Once
 }
@@ -91,6 +95,10 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Server, error)
 		return nil, err
 	}
 	s.audit = rec
+	if s.auth, err = s.buildAuth(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	s.handler = s.routes()
 	s.warnUnusedSections()
 	return s, nil
@@ -115,6 +123,9 @@ func (s *Server) routes() http.Handler {
 	if s.cfg.Metrics.Listen == "" {
 		handle("GET /metrics", "metrics", s.metrics.Handler())
 	}
+	for _, r := range s.auth.provider.Routes() {
+		handle(r.Pattern, r.Name, r.Handler)
+	}
 	handle("/", "not_found", http.HandlerFunc(notFound))
 	return chain(mux, s.recoverPanics, s.logRequests, withRequestID)
 }
@@ -135,9 +146,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		go func() { errc <- ignoreClosed(msrv.Serve(s.metricsLn)) }()
 	}
 
-	gcDone := make(chan struct{})
-	gcCtx, stopGC := context.WithCancel(context.WithoutCancel(ctx))
-	go func() { defer close(gcDone); s.collectGarbage(gcCtx, gcInterval) }()
+	bgDone := make(chan struct{})
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	go func() { defer close(bgDone); s.RunBackground(bgCtx) }()
 
 	s.record(ctx, audit.Event{Type: audit.ServerStarted, Details: map[string]any{"addr": ln.Addr().String(), "version": s.opts.Version}})
 	s.log.Info("mcpgate started", "addr", ln.Addr().String(), "public_url", s.cfg.PublicURL, "storage", s.cfg.Storage.Driver, "version", s.opts.Version)
@@ -148,12 +159,23 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	case err := <-errc:
 		runErr = err // a listener failed: shut the rest down
 	}
-	stopGC()
-	<-gcDone
+	stopBackground()
+	<-bgDone
 	shutdownErr := s.shutdown(servers)
 	s.record(context.WithoutCancel(ctx), audit.Event{Type: audit.ServerStopped})
 	s.log.Info("mcpgate stopped")
 	return errors.Join(runErr, shutdownErr)
+}
+
+// RunBackground runs the loops that keep this instance current until ctx
+// ends: storage garbage collection, signing-key reload and rotation, and
+// revocation-log polling. Serve runs it; a caller serving Handler itself
+// (tests) runs it alongside.
+func (s *Server) RunBackground(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { defer close(done); s.auth.run(ctx) }()
+	s.collectGarbage(ctx, gcInterval)
+	<-done
 }
 
 func (s *Server) serveMain(srv *http.Server, ln net.Listener) error {
@@ -237,9 +259,6 @@ func (s *Server) record(ctx context.Context, e audit.Event) {
 func (s *Server) warnUnusedSections() {
 	if n := len(s.cfg.Upstreams); n > 0 {
 		s.log.Warn("upstreams are validated but not proxied by this version", "count", n)
-	}
-	if n := len(s.cfg.IdentityProviders); n > 0 {
-		s.log.Warn("identity_providers are validated but not used by this version", "count", n)
 	}
 }
 

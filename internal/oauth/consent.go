@@ -1,0 +1,117 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/mcpgate/mcpgate/internal/audit"
+	"github.com/mcpgate/mcpgate/internal/storage"
+)
+
+// pendingRequest loads the pending authorization a consent or login step
+// names, and checks it belongs to this browser: the flow cookie set at
+// /authorize must be presented (login CSRF and session swapping defence,
+// SPEC AS-3). An attacker who starts a flow and lures a victim to its next
+// step cannot make the victim's browser present the attacker's cookie.
+func (p *Provider) pendingRequest(r *http.Request, id string) (storage.AuthRequest, Client, *Error) {
+	if id == "" || len(id) > 64 {
+		return storage.AuthRequest{}, Client{}, pageError("invalid_request", "This sign-in link is incomplete.")
+	}
+	req, err := p.Store.GetAuthRequest(r.Context(), id)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && req.ExpiresAt.Before(p.Now())) {
+		return req, Client{}, pageError("invalid_request", "This sign-in has expired or was already used. Start again from the application.")
+	}
+	if err != nil {
+		return req, Client{}, p.fail(r, "load auth request", err)
+	}
+	if !p.Sessions.CheckFlow(r, req.BrowserBinding) {
+		p.record(r, audit.Event{Type: audit.SuspiciousActivity, Client: req.ClientID, Risk: 60,
+			Details: map[string]any{"reason": "flow_not_bound_to_browser", "step": "consent_or_login"}})
+		return req, Client{}, pageError("invalid_request", "This sign-in was started in another browser. Start again from the application.")
+	}
+	client, err := p.clients.Get(r.Context(), req.ClientID)
+	if err != nil {
+		return req, Client{}, pageError("invalid_client", "This application is no longer registered.")
+	}
+	return req, client, nil
+}
+
+// consentPage shows what the client asks for (SPEC AS-3), or skips the
+// page when this user already approved exactly this (or more) and the
+// client did not ask to be asked again.
+func (p *Provider) consentPage(w http.ResponseWriter, r *http.Request) {
+	req, client, perr := p.pendingRequest(r, r.URL.Query().Get("req"))
+	if perr != nil {
+		p.showError(w, r, perr)
+		return
+	}
+	sess, signedIn := p.Sessions.Current(r)
+	if signedIn && req.Prompt != "consent" && req.Prompt != "login" {
+		covered, err := p.consentCovers(r.Context(), client, req, sess.Subject)
+		if err != nil {
+			p.showError(w, r, p.fail(r, "consent lookup", err))
+			return
+		}
+		if covered {
+			p.finish(w, r, req, client, sess, false)
+			return
+		}
+	}
+	if req.Prompt == "none" {
+		e := &Error{Code: "consent_required", Description: "User interaction is required."}
+		if !signedIn {
+			e.Code = "login_required"
+		}
+		p.redirectError(w, r, req.RedirectURI, req.State, e)
+		return
+	}
+	p.renderConsent(w, r, req, client, sess, signedIn)
+}
+
+// consentCovers reports whether the user's standing approval covers this
+// request: the same client, redirect URI and resource, and every scope
+// approved before (anything broader asks again). First-party clients
+// configured as such skip consent.
+func (p *Provider) consentCovers(ctx context.Context, client Client, req storage.AuthRequest, subject string) (bool, error) {
+	if client.FirstParty {
+		return true, nil
+	}
+	return p.Consents.Covers(ctx, subject, client.ID, req.RedirectURI, req.Resource, req.Scopes)
+}
+
+// consentSubmit records the user's decision. Approval comes before the
+// user is sent to log in (or, already signed in, finishes the flow), so no
+// upstream IdP is contacted for a client the user has not approved.
+func (p *Provider) consentSubmit(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		p.showError(w, r, pageError("invalid_request", "The form could not be read."))
+		return
+	}
+	req, client, perr := p.pendingRequest(r, r.PostForm.Get("req"))
+	if perr != nil {
+		p.showError(w, r, perr)
+		return
+	}
+	if r.PostForm.Get("action") != "approve" {
+		p.Store.DeleteAuthRequest(r.Context(), req.ID)
+		p.record(r, audit.Event{Type: audit.OAuthFlowFailed, Client: client.ID, Details: map[string]any{"reason": "access_denied", "step": "consent"}})
+		p.redirectError(w, r, req.RedirectURI, req.State, errAccessDenied("The user denied the request."))
+		return
+	}
+	err := p.Store.UpdateAuthRequest(r.Context(), req.ID, func(a storage.AuthRequest) (storage.AuthRequest, error) {
+		a.ConsentGranted = true
+		return a, nil
+	})
+	if err != nil {
+		p.showError(w, r, p.fail(r, "record consent", err))
+		return
+	}
+	req.ConsentGranted = true
+	if sess, ok := p.Sessions.Current(r); ok && req.Prompt != "login" {
+		p.finish(w, r, req, client, sess, true)
+		return
+	}
+	p.redirect(w, r, p.url("/oauth/login?req="+url.QueryEscape(req.ID)))
+}

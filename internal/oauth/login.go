@@ -1,0 +1,228 @@
+package oauth
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/mcpgate/mcpgate/internal/audit"
+	"github.com/mcpgate/mcpgate/internal/login"
+	"github.com/mcpgate/mcpgate/internal/seal"
+	"github.com/mcpgate/mcpgate/internal/storage"
+)
+
+// loginPage sends an approved pending authorization to a login: the
+// provider chooser when several are configured, the local form, or the
+// upstream IdP.
+func (p *Provider) loginPage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	req, client, perr := p.pendingRequest(r, q.Get("req"))
+	if perr != nil {
+		p.showError(w, r, perr)
+		return
+	}
+	if !req.ConsentGranted {
+		// Login only after consent (SPEC AS-3): never contact an IdP for a
+		// client the user has not approved.
+		p.redirect(w, r, p.url("/oauth/consent?req="+url.QueryEscape(req.ID)))
+		return
+	}
+	conn := p.chooseConnector(q.Get("provider"))
+	if conn == nil {
+		p.renderChooser(w, r, req, client)
+		return
+	}
+	switch c := conn.(type) {
+	case login.PasswordConnector:
+		p.renderLogin(w, r, req, client, c, q.Get("error"))
+	case login.RedirectConnector:
+		p.startUpstream(w, r, req, c)
+	default:
+		p.showError(w, r, p.fail(r, "login", errors.New("connector has no login method")))
+	}
+}
+
+func (p *Provider) chooseConnector(id string) login.Connector {
+	if id != "" {
+		return p.connectors[id]
+	}
+	if len(p.Connectors) == 1 {
+		return p.Connectors[0]
+	}
+	return nil
+}
+
+// loginSubmit checks a local username and password. Every outcome answers
+// 303 (RFC 9700 §4.12; a failure goes back to the form by GET), so
+// reloading a page never re-posts a password.
+func (p *Provider) loginSubmit(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		p.showError(w, r, pageError("invalid_request", "The form could not be read."))
+		return
+	}
+	f := r.PostForm
+	req, client, perr := p.pendingRequest(r, f.Get("req"))
+	if perr != nil {
+		p.showError(w, r, perr)
+		return
+	}
+	conn, ok := p.connectors[f.Get("provider")].(login.PasswordConnector)
+	if !ok || !req.ConsentGranted {
+		p.showError(w, r, pageError("invalid_request", "This sign-in step is not available."))
+		return
+	}
+	retry := p.url("/oauth/login?" + url.Values{"req": {req.ID}, "provider": {conn.ID()}, "error": {"1"}}.Encode())
+	username, password, ip := f.Get("username"), f.Get("password"), clientIP(r)
+	if allowed, _ := p.Throttle.Allow(username, ip); !allowed {
+		p.record(r, audit.Event{Type: audit.LoginFailed, Client: client.ID, Provider: conn.ID(), Risk: 50,
+			Details: map[string]any{"reason": "locked_out", "username": username}})
+		p.redirect(w, r, retry)
+		return
+	}
+	id, err := conn.Login(r.Context(), username, password)
+	if err != nil {
+		if !errors.Is(err, login.ErrBadCredentials) {
+			p.showError(w, r, p.fail(r, "local login", err))
+			return
+		}
+		locked := p.Throttle.Failure(username, ip)
+		risk := 20
+		if locked {
+			risk = 70
+		}
+		p.record(r, audit.Event{Type: audit.LoginFailed, Client: client.ID, Provider: conn.ID(), Risk: risk,
+			Details: map[string]any{"reason": "bad_credentials", "username": username, "locked": locked}})
+		p.redirect(w, r, retry)
+		return
+	}
+	p.Throttle.Success(username, ip)
+	p.completeLogin(w, r, req, client, conn.ID(), id)
+}
+
+// upstreamSecrets travel sealed in the pending authorization between the
+// redirect to the IdP and its callback.
+type upstreamSecrets struct {
+	Verifier string `json:"v"`
+	Nonce    string `json:"n"`
+}
+
+// startUpstream creates the upstream state only now, after approval
+// (SPEC AS-3): single-use, bound to this pending authorization and, via
+// the flow cookie checked at the callback, to this browser.
+func (p *Provider) startUpstream(w http.ResponseWriter, r *http.Request, req storage.AuthRequest, c login.RedirectConnector) {
+	state, verifier, nonce := randomSecret(), randomSecret(), randomSecret()
+	raw, _ := json.Marshal(upstreamSecrets{Verifier: verifier, Nonce: nonce})
+	sealed, err := p.Seal.Seal(seal.PurposeState, raw, []byte(req.ID))
+	if err != nil {
+		p.showError(w, r, p.fail(r, "seal upstream state", err))
+		return
+	}
+	stateHash := sha256.Sum256([]byte(state))
+	err = p.Store.UpdateAuthRequest(r.Context(), req.ID, func(a storage.AuthRequest) (storage.AuthRequest, error) {
+		a.ProviderID, a.UpstreamStateHash, a.UpstreamSealed = c.ID(), stateHash[:], sealed
+		return a, nil
+	})
+	if err != nil {
+		p.showError(w, r, p.fail(r, "store upstream state", err))
+		return
+	}
+	challenge := sha256.Sum256([]byte(verifier))
+	target, err := c.LoginURL(p.callbackURL(c.ID()), state, encodeChallenge(challenge[:]), nonce)
+	if err != nil {
+		p.showError(w, r, p.fail(r, "upstream login URL", err))
+		return
+	}
+	p.redirect(w, r, target)
+}
+
+func (p *Provider) callbackURL(provider string) string {
+	return p.url("/oauth/callback/" + url.PathEscape(provider))
+}
+
+// callback finishes an upstream login. The state must name a pending
+// authorization of this provider, and the browser must present that
+// authorization's flow cookie: a callback carrying an attacker's state in
+// a victim's browser (login CSRF) is refused.
+func (p *Provider) callback(w http.ResponseWriter, r *http.Request) {
+	provider := r.PathValue("provider")
+	conn, ok := p.connectors[provider].(login.RedirectConnector)
+	state := r.URL.Query().Get("state")
+	if !ok || state == "" || len(state) > maxStateLen {
+		p.showError(w, r, pageError("invalid_request", "This sign-in response is not valid."))
+		return
+	}
+	stateHash := sha256.Sum256([]byte(state))
+	req, err := p.Store.GetAuthRequestByUpstreamState(r.Context(), stateHash[:])
+	if err != nil || req.ProviderID != provider || req.ExpiresAt.Before(p.Now()) || !req.ConsentGranted {
+		p.showError(w, r, pageError("invalid_request", "This sign-in response is not valid or has expired."))
+		return
+	}
+	req, client, perr := p.pendingRequest(r, req.ID)
+	if perr != nil {
+		p.showError(w, r, perr)
+		return
+	}
+	// Single use: clear the state before talking to the IdP, so a second
+	// callback with the same state finds nothing.
+	var sealed []byte
+	err = p.Store.UpdateAuthRequest(r.Context(), req.ID, func(a storage.AuthRequest) (storage.AuthRequest, error) {
+		if string(a.UpstreamStateHash) != string(stateHash[:]) {
+			return a, errStateUsed
+		}
+		sealed = a.UpstreamSealed
+		a.UpstreamStateHash, a.UpstreamSealed = nil, nil
+		return a, nil
+	})
+	if err != nil {
+		p.showError(w, r, pageError("invalid_request", "This sign-in response was already used."))
+		return
+	}
+	raw, err := p.Seal.Open(seal.PurposeState, sealed, []byte(req.ID))
+	var secrets upstreamSecrets
+	if err != nil || json.Unmarshal(raw, &secrets) != nil {
+		p.showError(w, r, p.fail(r, "open upstream state", err))
+		return
+	}
+	id, err := conn.HandleCallback(r.Context(), p.callbackURL(provider), r.URL.Query(), secrets.Verifier, secrets.Nonce)
+	if err != nil {
+		p.Log.Info("upstream login failed", "provider", provider, "err", err)
+		p.record(r, audit.Event{Type: audit.LoginFailed, Client: client.ID, Provider: provider, Risk: 20,
+			Details: map[string]any{"reason": "upstream_error"}})
+		p.redirectError(w, r, req.RedirectURI, req.State, errAccessDenied("The identity provider did not authenticate the user."))
+		return
+	}
+	p.completeLogin(w, r, req, client, provider, id)
+}
+
+var errStateUsed = errors.New("upstream state already used")
+
+// completeLogin starts a fresh browser session for the user (a new ID,
+// defeating session fixation, SPEC SE-1) and finishes the authorization.
+func (p *Provider) completeLogin(w http.ResponseWriter, r *http.Request, req storage.AuthRequest, client Client, provider string, id login.Identity) {
+	now := p.Now()
+	sess, err := p.Sessions.Login(r.Context(), w, r, storage.BrowserSession{
+		Subject:       provider + ":" + id.Subject,
+		ProviderID:    provider,
+		Email:         id.Email,
+		EmailVerified: id.EmailVerified,
+		Name:          id.Name,
+		Groups:        id.Groups,
+		AuthTime:      now,
+	})
+	if err != nil {
+		p.showError(w, r, p.fail(r, "create browser session", err))
+		return
+	}
+	p.finish(w, r, req, client, sess, true)
+}
+
+// logout ends the browser session.
+func (p *Provider) logout(w http.ResponseWriter, r *http.Request) {
+	if err := p.Sessions.Logout(r.Context(), w, r); err != nil {
+		p.showError(w, r, p.fail(r, "logout", err))
+		return
+	}
+	p.renderMessage(w, r, "Signed out", "You are signed out of mcpgate.")
+}

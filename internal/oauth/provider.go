@@ -1,0 +1,210 @@
+package oauth
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/mcpgate/mcpgate/internal/audit"
+	"github.com/mcpgate/mcpgate/internal/clientmeta"
+	"github.com/mcpgate/mcpgate/internal/config"
+	"github.com/mcpgate/mcpgate/internal/login"
+	"github.com/mcpgate/mcpgate/internal/reqid"
+	"github.com/mcpgate/mcpgate/internal/seal"
+	"github.com/mcpgate/mcpgate/internal/session"
+	"github.com/mcpgate/mcpgate/internal/storage"
+	"github.com/mcpgate/mcpgate/internal/tokens"
+)
+
+// Lifetimes the issue fixes rather than configures.
+const (
+	// codeTTL: RFC 6749 §4.1.2 recommends at most 10 minutes; a client
+	// redeems at once, so a short life shrinks the window for a leaked code.
+	codeTTL = 60 * time.Second
+	// authRequestTTL bounds a pending authorization (consent and login).
+	authRequestTTL = 10 * time.Minute
+	// userCheckEvery: a refresh re-checks the user with the provider at
+	// least this often (SPEC AS-6).
+	userCheckEvery = 15 * time.Minute
+)
+
+// Keys is what the endpoints need from the signing keys.
+type Keys interface {
+	JWKS() []byte
+}
+
+// Metrics counts what the endpoints do (SPEC OP-1).
+type Metrics interface {
+	TokenIssued(grant string)
+	TokenRevoked(kind string)
+	RefreshReuse()
+	OAuthError(endpoint, code string)
+}
+
+// Deps are the parts the composition root builds and hands in.
+type Deps struct {
+	Config     *config.Config
+	Store      storage.Store
+	Seal       *seal.Keyring
+	Keys       Keys
+	Minter     *tokens.Minter
+	Verifier   *tokens.Verifier
+	Refresher  *tokens.Refresher
+	Sessions   *session.Manager
+	Consents   *session.Consents
+	Connectors []login.Connector // in configuration order
+	Throttle   login.Limiter
+	Fetcher    *clientmeta.Fetcher
+	Audit      func(ctx context.Context, e audit.Event)
+	Metrics    Metrics
+	Log        *slog.Logger
+	Now        func() time.Time
+}
+
+// Provider is the authorization server.
+type Provider struct {
+	Deps
+	issuer     string
+	resources  []string // canonical resource URIs
+	scopes     *scopeCatalogue
+	policy     clientmeta.Policy
+	clients    *clientDirectory
+	connectors map[string]login.Connector
+	// policyGroups are the groups some rule names; only those go into
+	// tokens (SPEC AS-5), so a user in hundreds of IdP groups does not
+	// bloat every token or reveal unrelated memberships.
+	policyGroups map[string]bool
+	pages        *pages
+}
+
+// New builds the authorization server. cfg must be validated.
+func New(d Deps) (*Provider, error) {
+	cfg := d.Config
+	p := &Provider{Deps: d, issuer: cfg.PublicURL, scopes: newScopeCatalogue(cfg.ScopeCatalogue())}
+	for _, r := range cfg.Resources() {
+		c, err := tokens.CanonicalResource(r)
+		if err != nil {
+			return nil, fmt.Errorf("resource %q: %w", r, err)
+		}
+		p.resources = append(p.resources, c)
+	}
+	p.policy = clientmeta.Policy{
+		PrivateUseSchemes:         cfg.Registration.PrivateUseSchemes,
+		AllowReverseDomainSchemes: cfg.Registration.ReverseDomainSchemesEnabled(),
+	}
+	clients, err := newClientDirectory(p, cfg.Clients)
+	if err != nil {
+		return nil, err
+	}
+	p.clients = clients
+	p.connectors = make(map[string]login.Connector, len(d.Connectors))
+	for _, c := range d.Connectors {
+		p.connectors[c.ID()] = c
+	}
+	p.policyGroups = policyGroups(cfg)
+	if p.pages, err = newPages(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Route is one endpoint for the composition root to mount under its own
+// middleware and metrics name.
+type Route struct {
+	Pattern string
+	Name    string
+	Handler http.Handler
+}
+
+// Routes lists the endpoints. Paths live under /oauth/ and /.well-known/,
+// both reserved in the config so no upstream can shadow them.
+func (p *Provider) Routes() []Route {
+	pageRoute := func(h http.HandlerFunc) http.Handler { return pageHeaders(h) }
+	routes := []Route{
+		{"GET /.well-known/oauth-authorization-server", "as_metadata", cors(http.HandlerFunc(p.metadata))},
+		{"GET /oauth/jwks", "jwks", cors(http.HandlerFunc(p.jwks))},
+		{"GET /oauth/authorize", "authorize", pageRoute(p.authorize)},
+		{"POST /oauth/authorize", "authorize", pageRoute(p.authorize)},
+		{"GET /oauth/consent", "consent", pageRoute(p.consentPage)},
+		{"POST /oauth/consent", "consent", csrf(pageRoute(p.consentSubmit))},
+		{"GET /oauth/login", "login", pageRoute(p.loginPage)},
+		{"POST /oauth/login", "login", csrf(pageRoute(p.loginSubmit))},
+		{"GET /oauth/callback/{provider}", "callback", pageRoute(p.callback)},
+		{"POST /oauth/logout", "logout", csrf(pageRoute(p.logout))},
+		{"POST /oauth/token", "token", cors(http.HandlerFunc(p.token))},
+		{"POST /oauth/revoke", "revoke", cors(http.HandlerFunc(p.revoke))},
+		{"POST /oauth/introspect", "introspect", http.HandlerFunc(p.introspect)},
+	}
+	if p.Config.Registration.DynamicEnabled() {
+		routes = append(routes, Route{"POST /oauth/register", "register", cors(http.HandlerFunc(p.register))})
+	}
+	for _, path := range []string{"/oauth/jwks", "/oauth/token", "/oauth/revoke", "/oauth/register", "/.well-known/oauth-authorization-server"} {
+		routes = append(routes, Route{"OPTIONS " + path, "cors_preflight", cors(http.NotFoundHandler())})
+	}
+	return routes
+}
+
+func (p *Provider) url(path string) string { return p.issuer + path }
+
+// record writes an audit event with the request's ID and client address.
+func (p *Provider) record(r *http.Request, e audit.Event) {
+	if p.Audit == nil {
+		return
+	}
+	e.RequestID = reqid.From(r.Context())
+	if e.IP == "" {
+		e.IP = clientIP(r)
+	}
+	if e.UserAgent == "" {
+		e.UserAgent = r.UserAgent()
+	}
+	p.Audit(r.Context(), e)
+}
+
+// fail logs an internal error with the request ID; the client sees only
+// server_error.
+func (p *Provider) fail(r *http.Request, what string, err error) *Error {
+	p.Log.Error(what, "request_id", reqid.From(r.Context()), "err", err)
+	return errServer()
+}
+
+// clientIP is the peer address. X-Forwarded-For is deliberately not read
+// here: trusted-proxy resolution belongs to the server middleware (SPEC
+// HD-1), and until it exists a client-sent header must not be believed.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func policyGroups(cfg *config.Config) map[string]bool {
+	out := map[string]bool{}
+	for _, s := range cfg.ScopeCatalogue() {
+		for _, g := range s.Groups {
+			out[g] = true
+		}
+	}
+	for _, u := range cfg.Upstreams {
+		for _, t := range u.Tools {
+			for _, g := range t.Groups {
+				out[g] = true
+			}
+		}
+	}
+	return out
+}
+
+func (p *Provider) tokenGroups(groups []string) []string {
+	var out []string
+	for _, g := range groups {
+		if p.policyGroups[g] {
+			out = append(out, g)
+		}
+	}
+	return out
+}

@@ -1,0 +1,150 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/mcpgate/mcpgate/internal/audit"
+	"github.com/mcpgate/mcpgate/internal/login"
+	"github.com/mcpgate/mcpgate/internal/storage"
+	"github.com/mcpgate/mcpgate/internal/tokens"
+)
+
+// refreshGrant redeems a refresh token (RFC 6749 §6, OAuth 2.1 §4.3): it
+// checks the requested resource and scope against the family before
+// anything changes, rotates, and re-checks the user with the provider at
+// least every 15 minutes (SPEC AS-6).
+func (p *Provider) refreshGrant(r *http.Request, c Client) (grant, *Error) {
+	handle := r.PostForm.Get("refresh_token")
+	if handle == "" || len(handle) > maxParamLen {
+		return grant{}, errInvalidRequest("The refresh_token parameter is missing.")
+	}
+	// Look first, change later: a refresh naming another upstream or a
+	// wider scope is refused without consuming the token, so a buggy
+	// client does not lose its grant.
+	fam, e := p.peekFamily(r.Context(), handle, c)
+	if e != nil {
+		return grant{}, e
+	}
+	if e := p.checkResource(r, fam.Resource); e != nil {
+		return grant{}, e
+	}
+	scopes := fam.Scopes
+	if raw := r.PostForm.Get("scope"); raw != "" {
+		requested := parseScope(raw)
+		// RFC 6749 §6: the scope may narrow, never widen (SPEC AS-4).
+		if len(raw) > maxScopeLen || !p.scopes.Covers(fam.Scopes, requested) {
+			return grant{}, errInvalidScope("The requested scope exceeds the grant.")
+		}
+		scopes = requested
+	}
+	res, err := p.Refresher.Rotate(r.Context(), handle, c.ID)
+	switch {
+	case errors.Is(err, tokens.ErrReuse):
+		p.refreshReused(r, c, res.Family)
+		return grant{}, errInvalidGrant("The refresh token is invalid.")
+	case errors.Is(err, tokens.ErrInvalidGrant):
+		return grant{}, errInvalidGrant("The refresh token is invalid.")
+	case err != nil:
+		return grant{}, p.fail(r, "rotate refresh token", err)
+	}
+	fam = res.Family
+	if !res.Replayed {
+		if fam, e = p.recheckUser(r, fam); e != nil {
+			return grant{}, e
+		}
+	}
+	// A re-check may have narrowed the family; the token never carries
+	// more than the family now holds.
+	scopes = intersect(scopes, p.scopes.Expand(fam.Scopes))
+	return grant{Event: audit.TokenRefreshed, RefreshHandle: res.Handle, Grant: tokens.Grant{
+		Subject: fam.Subject, ClientID: fam.ClientID, Resource: fam.Resource, FamilyID: fam.ID,
+		ProviderID: fam.ProviderID, Scopes: scopes, Groups: fam.Groups, AuthTime: fam.AuthTime,
+	}}, nil
+}
+
+// peekFamily finds the family a handle belongs to, checking the handle's
+// secret and that it was issued to c, without changing anything. Every
+// failure is the same invalid_grant.
+func (p *Provider) peekFamily(ctx context.Context, handle string, c Client) (storage.RefreshFamily, *Error) {
+	_, fam, err := p.Refresher.Lookup(ctx, handle, c.ID)
+	if err != nil {
+		return storage.RefreshFamily{}, errInvalidGrant("The refresh token is invalid.")
+	}
+	return fam, nil
+}
+
+// refreshReused reports a refresh token used again outside the grace
+// window: the token was stolen or the client is broken, and either way the
+// family is now revoked, access tokens included (SPEC AS-6). Refresher
+// revoked it; this records the high-risk event.
+func (p *Provider) refreshReused(r *http.Request, c Client, fam storage.RefreshFamily) {
+	p.Metrics.RefreshReuse()
+	p.Metrics.TokenRevoked("refresh_reuse")
+	p.record(r, audit.Event{Type: audit.RefreshTokenReuseDetected, User: fam.Subject, Session: fam.ID, Client: c.ID,
+		Provider: fam.ProviderID, Risk: 90, Details: map[string]any{"family": fam.ID, "resource": fam.Resource}})
+}
+
+// recheckUser asks the provider about the user when the last check is more
+// than userCheckEvery old (SPEC AS-6): a disabled or deleted user loses the
+// grant, changed groups narrow it.
+func (p *Provider) recheckUser(r *http.Request, fam storage.RefreshFamily) (storage.RefreshFamily, *Error) {
+	now := p.Now()
+	if now.Sub(fam.UserCheckedAt) < userCheckEvery {
+		return fam, nil
+	}
+	conn, known := p.connectors[fam.ProviderID]
+	rc, canRefresh := conn.(login.RefreshConnector)
+	if !known {
+		return fam, p.revokeForUser(r, fam, "provider_removed")
+	}
+	if !canRefresh {
+		return fam, nil
+	}
+	id, err := rc.Refresh(r.Context(), login.Identity{Subject: strings.TrimPrefix(fam.Subject, fam.ProviderID+":"), Groups: fam.Groups})
+	if errors.Is(err, login.ErrUserGone) {
+		return fam, p.revokeForUser(r, fam, "user_gone")
+	}
+	if err != nil {
+		// The provider is unreachable: keep serving within the family's
+		// limits rather than log everyone out; the next refresh retries.
+		p.Log.Warn("user re-check failed", "provider", fam.ProviderID, "err", err)
+		return fam, nil
+	}
+	principal := Principal{Subject: fam.Subject, Provider: fam.ProviderID, Groups: id.Groups}
+	err = p.Store.UpdateRefreshFamily(r.Context(), fam.ID, func(f storage.RefreshFamily) (storage.RefreshFamily, error) {
+		f.Groups, f.UserCheckedAt = id.Groups, now
+		f.Scopes = p.scopes.Grantable(f.Scopes, principal)
+		fam = f
+		return f, nil
+	})
+	if err != nil {
+		return fam, p.fail(r, "update family after re-check", err)
+	}
+	return fam, nil
+}
+
+func (p *Provider) revokeForUser(r *http.Request, fam storage.RefreshFamily, reason string) *Error {
+	if err := p.Refresher.RevokeFamily(r.Context(), fam.ID, reason); err != nil {
+		return p.fail(r, "revoke family", err)
+	}
+	p.Metrics.TokenRevoked(reason)
+	p.record(r, audit.Event{Type: audit.TokenRevoked, User: fam.Subject, Session: fam.ID, Client: fam.ClientID,
+		Provider: fam.ProviderID, Details: map[string]any{"reason": reason}})
+	return errInvalidGrant("The refresh token is invalid.")
+}
+
+func intersect(a, b []string) []string {
+	var out []string
+	for _, s := range a {
+		for _, t := range b {
+			if s == t {
+				out = append(out, s)
+				break
+			}
+		}
+	}
+	return out
+}

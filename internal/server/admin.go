@@ -1,0 +1,142 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/mcpgate/mcpgate/internal/audit"
+	"github.com/mcpgate/mcpgate/internal/config"
+	"github.com/mcpgate/mcpgate/internal/keys"
+	"github.com/mcpgate/mcpgate/internal/metrics"
+	"github.com/mcpgate/mcpgate/internal/seal"
+	"github.com/mcpgate/mcpgate/internal/storage"
+	"github.com/mcpgate/mcpgate/internal/tokens"
+)
+
+// Admin is an operator's handle on a deployment's store, for the CLI
+// commands that act on a running deployment from outside it (`keys`,
+// `sessions revoke`). Running instances pick the changes up from the store:
+// keys within keys' poll interval, revocations within the revocation
+// cache's (SPEC OP-4, AS-5a).
+type Admin struct {
+	cfg   *config.Config
+	store storage.Store
+	seal  *seal.Keyring
+	audit audit.Recorder
+	now   func() time.Time
+}
+
+// OpenAdmin opens the configured store (applying migrations) and the
+// audit sinks.
+func OpenAdmin(ctx context.Context, cfg *config.Config, opts Options) (*Admin, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	opts = opts.withDefaults()
+	ring, err := seal.FromConfig(cfg.Secrets)
+	if err != nil {
+		return nil, err
+	}
+	store, err := openStore(ctx, cfg.Storage)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := newAuditRecorder(cfg.Audit, opts.AuditStdout, metrics.New(opts.Version))
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	return &Admin{cfg: cfg, store: store, seal: ring, audit: rec, now: opts.Now}, nil
+}
+
+// Close releases the store and the audit sinks.
+func (a *Admin) Close() error { return errors.Join(a.audit.Close(), a.store.Close()) }
+
+func (a *Admin) keys(ctx context.Context) (*keys.Manager, error) {
+	return keys.New(ctx, keys.Options{
+		Store: a.store, Seal: a.seal, Algorithm: a.cfg.Signing.Algorithm,
+		TokenTTL: time.Duration(a.cfg.Signing.AccessTokenTTL), Now: a.now,
+		Audit: func(ctx context.Context, e audit.Event) { a.audit.Record(ctx, e) },
+	})
+}
+
+// ListKeys describes every stored signing key.
+func (a *Admin) ListKeys(ctx context.Context) ([]keys.KeyInfo, error) {
+	m, err := a.keys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return m.List(ctx)
+}
+
+// RotateKey publishes a new signing key now; it starts signing once every
+// instance has had time to publish it.
+func (a *Admin) RotateKey(ctx context.Context) (storage.SigningKey, error) {
+	m, err := a.keys(ctx)
+	if err != nil {
+		return storage.SigningKey{}, err
+	}
+	k, err := m.Rotate(ctx)
+	if err == nil {
+		a.recordAdmin(ctx, "keys_rotate", "", map[string]any{"kid": k.ID})
+	}
+	return k, err
+}
+
+// KillResult counts what the kill switch removed.
+type KillResult struct {
+	Families        int
+	Consents        int
+	BrowserSessions int
+	UpstreamTokens  int
+}
+
+// RevokeUser is the kill switch (SPEC AS-5a, OP-3).
+func (a *Admin) RevokeUser(ctx context.Context, subject string) (KillResult, error) {
+	accessTTL := time.Duration(a.cfg.Signing.AccessTokenTTL)
+	r := &tokens.Refresher{Store: a.store, Revocations: a.store, Seal: a.seal, AccessTTL: accessTTL, Now: a.now}
+	res, err := KillSwitch(ctx, a.store, r, subject)
+	if err == nil {
+		a.recordAdmin(ctx, "sessions_revoke", subject, map[string]any{
+			"families": res.Families, "consents": res.Consents,
+			"browser_sessions": res.BrowserSessions, "upstream_tokens": res.UpstreamTokens,
+		})
+	}
+	return res, err
+}
+
+// KillSwitch ends everything a user holds: it sets the user's revocation
+// epoch (every access token issued before now is rejected on every
+// instance within the revocation poll) and revokes the refresh families,
+// then deletes consents, browser sessions and upstream tokens, so the
+// user must log in and approve again. An empty subject is refused: a kill
+// switch must never match everyone.
+func KillSwitch(ctx context.Context, store storage.Store, r *tokens.Refresher, subject string) (KillResult, error) {
+	if subject == "" {
+		return KillResult{}, errors.New("kill switch: empty subject")
+	}
+	var res KillResult
+	families, err := r.RevokeUser(ctx, subject, "kill_switch")
+	if err != nil {
+		return res, fmt.Errorf("revoke grants: %w", err)
+	}
+	res.Families = len(families)
+	if res.Consents, err = store.DeleteConsents(ctx, storage.ConsentFilter{Subject: subject}); err != nil {
+		return res, fmt.Errorf("delete consents: %w", err)
+	}
+	if res.BrowserSessions, err = store.DeleteBrowserSessions(ctx, subject); err != nil {
+		return res, fmt.Errorf("delete browser sessions: %w", err)
+	}
+	if res.UpstreamTokens, err = store.DeleteUpstreamTokens(ctx, subject); err != nil {
+		return res, fmt.Errorf("delete upstream tokens: %w", err)
+	}
+	return res, nil
+}
+
+func (a *Admin) recordAdmin(ctx context.Context, action, subject string, details map[string]any) {
+	details["action"] = action
+	details["via"] = "cli"
+	a.audit.Record(ctx, audit.Event{Type: audit.AdminAction, User: subject, Details: details, Risk: 30})
+}

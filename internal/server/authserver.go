@@ -62,6 +62,7 @@ func (s *Server) buildAuth(ctx context.Context) (*authServer, error) {
 	if err != nil {
 		return nil, err
 	}
+	connectors = append(connectors, s.opts.ExtraConnectors...)
 	fetcher, err := cimdFetcher(cfg.Registration, now)
 	if fetcher != nil {
 		fetcher.Policy = &clientmeta.Policy{

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mcpgate/mcpgate/internal/audit"
 	"github.com/mcpgate/mcpgate/internal/config"
+	"github.com/mcpgate/mcpgate/internal/login"
 	"github.com/mcpgate/mcpgate/internal/metrics"
 	"github.com/mcpgate/mcpgate/internal/seal"
 	"github.com/mcpgate/mcpgate/internal/storage"
@@ -28,9 +29,13 @@ type Options struct {
 	LogOutput io.Writer
 	// AuditStdout receives audit events when audit.stdout is on. Default os.Stdout.
 	AuditStdout io.Writer
-	// Now is the clock storage garbage collection judges expiry by.
-	// Default time.Now.
+	// Now is the clock of every time-based decision (token lifetimes, key
+	// rotation, sessions, garbage collection). Default time.Now.
 	Now func() time.Time
+	// ExtraConnectors are login connectors added after the configured
+	// identity providers: tests use them for an upstream IdP without a
+	// network.
+	ExtraConnectors []login.Connector
 }
 
 // Server is a running gateway: its parts and its HTTP servers.

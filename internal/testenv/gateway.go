@@ -56,6 +56,8 @@ type Options struct {
 	// Listen, when set, reuses this address instead of a fresh port (a
 	// restart test keeps public_url).
 	Listen string
+	// Connectors are extra login connectors (a fake upstream IdP).
+	Connectors []login.Connector
 }
 
 // Gateway is a real mcpgate server behind httptest.
@@ -171,7 +173,7 @@ func start(t testing.TB, ts *httptest.Server, cfg *config.Config, o Options) *Ga
 	logs, aud := &Buffer{}, &Buffer{}
 	cfg.Audit.Stdout = true
 	ctx, cancel := context.WithCancel(context.Background())
-	s, err := server.New(ctx, cfg, server.Options{Version: "test", LogOutput: logs, AuditStdout: aud, Now: o.Now})
+	s, err := server.New(ctx, cfg, server.Options{Version: "test", LogOutput: logs, AuditStdout: aud, Now: o.Now, ExtraConnectors: o.Connectors})
 	if err != nil {
 		cancel()
 		ts.Listener.Close()

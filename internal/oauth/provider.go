@@ -78,6 +78,8 @@ type Provider struct {
 	// bloat every token or reveal unrelated memberships.
 	policyGroups map[string]bool
 	pages        *pages
+	// grants maps grant_type to the grant type's handler (token.go).
+	grants map[string]grantHandler
 }
 
 // New builds the authorization server. cfg must be validated.
@@ -105,6 +107,10 @@ func New(d Deps) (*Provider, error) {
 		p.connectors[c.ID()] = c
 	}
 	p.policyGroups = policyGroups(cfg)
+	p.grants = map[string]grantHandler{
+		"authorization_code": p.codeGrant,
+		"refresh_token":      p.refreshGrant,
+	}
 	if p.pages, err = newPages(); err != nil {
 		return nil, err
 	}

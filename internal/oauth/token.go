@@ -61,11 +61,7 @@ func (p *Provider) tokenRequest(w http.ResponseWriter, r *http.Request) (string,
 		return "", Client{}, nil, e
 	}
 	grantType := r.PostForm.Get("grant_type")
-	handlers := map[string]grantHandler{
-		"authorization_code": p.codeGrant,
-		"refresh_token":      p.refreshGrant,
-	}
-	h, ok := handlers[grantType]
+	h, ok := p.grants[grantType]
 	if !ok {
 		return "", Client{}, nil, errUnsupportedGrantType("The grant type is not supported.")
 	}

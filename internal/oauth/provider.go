@@ -8,10 +8,13 @@ import (
 	"net/http"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/mcpgate/mcpgate/internal/audit"
 	"github.com/mcpgate/mcpgate/internal/clientmeta"
 	"github.com/mcpgate/mcpgate/internal/config"
 	"github.com/mcpgate/mcpgate/internal/login"
+	"github.com/mcpgate/mcpgate/internal/ratelimit"
 	"github.com/mcpgate/mcpgate/internal/reqid"
 	"github.com/mcpgate/mcpgate/internal/seal"
 	"github.com/mcpgate/mcpgate/internal/session"
@@ -80,6 +83,8 @@ type Provider struct {
 	pages        *pages
 	// grants maps grant_type to the grant type's handler (token.go).
 	grants map[string]grantHandler
+	// registrations limits dynamic registration per client IP.
+	registrations *ratelimit.Keyed
 }
 
 // New builds the authorization server. cfg must be validated.
@@ -107,6 +112,7 @@ func New(d Deps) (*Provider, error) {
 		p.connectors[c.ID()] = c
 	}
 	p.policyGroups = policyGroups(cfg)
+	p.registrations = &ratelimit.Keyed{Rate: rate.Every(registrationInterval), Burst: registrationBurst, Now: d.Now}
 	p.grants = map[string]grantHandler{
 		"authorization_code": p.codeGrant,
 		"refresh_token":      p.refreshGrant,

@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"mime"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/mcpgate/mcpgate/internal/audit"
 	"github.com/mcpgate/mcpgate/internal/clientmeta"
@@ -14,6 +17,14 @@ import (
 
 // maxRegistrationBytes caps a registration request (SPEC HD-2).
 const maxRegistrationBytes = 16 << 10
+
+// Registrations per client IP: a burst of 10 (a developer trying several
+// clients), then one every 6 minutes. An MCP client registers once per
+// server, so real users never come near it.
+const (
+	registrationBurst    = 10
+	registrationInterval = 6 * time.Minute
+)
 
 // registrationResponse is the RFC 7591 §3.2.1 answer: the metadata as
 // registered, plus the credentials.
@@ -29,6 +40,15 @@ type registrationResponse struct {
 // generated here; a confidential client gets a 256-bit secret, shown once
 // and stored hashed.
 func (p *Provider) register(w http.ResponseWriter, r *http.Request) {
+	// Registration is unauthenticated and writes to the store: limit it per
+	// client IP so a script cannot fill the store or the consent pages with
+	// fake clients (SPEC AS-7).
+	if ok, retry := p.registrations.Allow(clientIP(r)); !ok {
+		p.record(r, audit.Event{Type: audit.RateLimitExceeded, Risk: 40, Details: map[string]any{"endpoint": "register"}})
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
+		p.registerError(w, r, &Error{Code: "too_many_requests", Description: "Too many registrations from this address; try again later.", Status: http.StatusTooManyRequests})
+		return
+	}
 	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/json" {
 		p.registerError(w, r, errInvalidClientMetadata("The body must be application/json."))
 		return

@@ -1,3 +1,4 @@
-// Package ratelimit will own the Limiter interface and its memory and Redis
-// implementations. Empty until the Hardening issue.
+// Package ratelimit owns request rate limits: today an in-memory token
+// bucket per key (dynamic client registration per IP); the Hardening issue
+// adds the Limiter interface, RateLimit headers and the Redis backend.
 package ratelimit

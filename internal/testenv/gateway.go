@@ -183,7 +183,7 @@ func start(t testing.TB, ts *httptest.Server, cfg *config.Config, o Options) *Ga
 	ts.Start()
 	done := make(chan struct{})
 	go func() { defer close(done); s.RunBackground(ctx) }()
-	g := &Gateway{T: t, URL: "http://" + ts.Listener.Addr().String(), Server: s, HTTP: ts, Config: cfg, Logs: logs, Audit: aud}
+	g := &Gateway{T: t, URL: cfg.PublicURL, Server: s, HTTP: ts, Config: cfg, Logs: logs, Audit: aud}
 	t.Cleanup(func() {
 		cancel()
 		<-done

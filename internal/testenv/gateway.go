@@ -58,6 +58,10 @@ type Options struct {
 	Listen string
 	// Connectors are extra login connectors (a fake upstream IdP).
 	Connectors []login.Connector
+	// AuditOutput, when set, receives the audit JSON lines instead of
+	// Gateway.Audit (a benchmark discards them, to measure the gateway
+	// rather than an ever-growing buffer).
+	AuditOutput io.Writer
 }
 
 // Gateway is a real mcpgate server behind httptest.
@@ -171,9 +175,13 @@ func (g *Gateway) Restart(t testing.TB, o Options) *Gateway {
 func start(t testing.TB, ts *httptest.Server, cfg *config.Config, o Options) *Gateway {
 	t.Helper()
 	logs, aud := &Buffer{}, &Buffer{}
+	var auditOut io.Writer = aud
+	if o.AuditOutput != nil {
+		auditOut = o.AuditOutput
+	}
 	cfg.Audit.Stdout = true
 	ctx, cancel := context.WithCancel(context.Background())
-	s, err := server.New(ctx, cfg, server.Options{Version: "test", LogOutput: logs, AuditStdout: aud, Now: o.Now, ExtraConnectors: o.Connectors})
+	s, err := server.New(ctx, cfg, server.Options{Version: "test", LogOutput: logs, AuditStdout: auditOut, Now: o.Now, ExtraConnectors: o.Connectors})
 	if err != nil {
 		cancel()
 		ts.Listener.Close()

@@ -273,17 +273,22 @@ func TestAuthorizeScopes(t *testing.T) {
 	}
 }
 
-// TestAuthorizePromptNoneWithoutSession: prompt=none must not show a page
-// (OpenID Connect Core §3.1.2.1); without a browser session the answer is
-// login_required, sent back to the client.
-func TestAuthorizePromptNoneWithoutSession(t *testing.T) {
+// TestAuthorizePromptNone: prompt=none must not show a page (OpenID
+// Connect Core §3.1.2.1): without a browser session the answer is
+// login_required, signed in without an approval consent_required, both
+// sent back to the client.
+func TestAuthorizePromptNone(t *testing.T) {
 	g := testenv.New(t, testenv.Options{})
 	b := g.NewBrowser()
 	params := publicParams(g, testenv.NewPKCE())
 	params.Set("prompt", "none")
-	id := b.StartFlow(params)
-	resp := b.Get("/oauth/consent?req=" + id)
+	resp := b.Get("/oauth/consent?req=" + b.StartFlow(params))
 	requireRedirectError(t, g, resp, http.StatusFound, loopbackCB, "login_required", "xyz-state")
+
+	g.Login(b, testenv.PublicClient, g.Resource(testenv.FilesPath), testenv.Alice)
+	params.Set("scope", "files:write") // not approved yet
+	resp = b.Get("/oauth/consent?req=" + b.StartFlow(params))
+	requireRedirectError(t, g, resp, http.StatusFound, loopbackCB, "consent_required", "xyz-state")
 }
 
 // TestAuthorizeStateLength: state is echoed into a redirect, so an

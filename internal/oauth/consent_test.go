@@ -220,7 +220,10 @@ func TestConsentRememberedOnlyForTheSameRequest(t *testing.T) {
 	asksAgain := map[string]func(url.Values){
 		"broader scope":  func(v url.Values) { v.Set("scope", "files:write") },
 		"prompt=consent": func(v url.Values) { v.Set("prompt", "consent") },
-		"other resource": func(v url.Values) { v.Set("resource", g.Resource(testenv.AdminPath)) },
+		"other resource": func(v url.Values) { // same scope, so only the resource differs
+			v.Set("resource", g.Resource(testenv.AdminPath))
+			v.Set("scope", "files:read")
+		},
 		"other redirect": func(v url.Values) { v.Set("redirect_uri", "cursor://test/callback") },
 		// The approval is keyed by the redirect URI as requested, port
 		// included: a loopback client on a new ephemeral port is asked again.

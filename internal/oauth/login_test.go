@@ -200,6 +200,21 @@ func TestLoginFormRefusesAnotherBrowsersFlow(t *testing.T) {
 	}
 }
 
+// TestLoginRefusesCrossOriginPost: a cross-site page cannot post
+// credentials to the login form (login CSRF; CrossOriginProtection).
+func TestLoginRefusesCrossOriginPost(t *testing.T) {
+	g := testenv.New(t, testenv.Options{})
+	b := g.NewBrowser()
+	id := approvedFlow(t, b, publicParams(g, testenv.NewPKCE()))
+	form := url.Values{"req": {id}, "provider": {"local"}, "username": {testenv.Alice}, "password": {testenv.Password}}
+	if resp := b.PostFrom("/oauth/login", form, "https://evil.example"); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-origin login POST: %d, want 403", resp.StatusCode)
+	}
+	if b.Cookie(session.SessionCookiePlain) != "" {
+		t.Fatal("a cross-origin login POST signed the browser in")
+	}
+}
+
 // TestScopeRestrictedByGroup: admin:all is for group admins (SPEC AS-9).
 // Alice's approval cannot hand it to her: with nothing else grantable the
 // answer is access_denied. Bob gets it.

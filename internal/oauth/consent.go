@@ -7,6 +7,7 @@ import (
 	"net/url"
 
 	"github.com/mcpgate/mcpgate/internal/audit"
+	"github.com/mcpgate/mcpgate/internal/clientmeta"
 	"github.com/mcpgate/mcpgate/internal/storage"
 )
 
@@ -78,7 +79,20 @@ func (p *Provider) consentCovers(ctx context.Context, client Client, req storage
 	if client.FirstParty {
 		return true, nil
 	}
-	return p.Consents.Covers(ctx, subject, client.ID, req.RedirectURI, req.Resource, req.Scopes)
+	return p.Consents.Covers(ctx, subject, client.ID, consentRedirect(client, req.RedirectURI), req.Resource, req.Scopes)
+}
+
+// consentRedirect is the redirect URI an approval is stored under: the
+// registered URI the request matched. A native app listening on a new
+// loopback port each run (RFC 8252 §7.3) is still the same redirect, and
+// must not be asked again, nor leave one stored approval per port.
+func consentRedirect(c Client, requested string) string {
+	for _, reg := range c.RedirectURIs {
+		if _, ok := clientmeta.MatchRedirectURI([]string{reg}, requested); ok {
+			return reg
+		}
+	}
+	return requested
 }
 
 // consentSubmit records the user's decision. Approval comes before the

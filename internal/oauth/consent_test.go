@@ -217,6 +217,15 @@ func TestConsentRememberedOnlyForTheSameRequest(t *testing.T) {
 		resp, _ := consentPage(t, b, publicParams(g, testenv.NewPKCE()))
 		requireConsentSkipped(t, resp, loopbackCB)
 	})
+	// The approval is stored under the registered redirect URI the request
+	// matched: a native app on a new ephemeral loopback port (RFC 8252
+	// §7.3) is the same redirect and is not asked again.
+	t.Run("same loopback URI on another port skips the page", func(t *testing.T) {
+		params := publicParams(g, testenv.NewPKCE())
+		params.Set("redirect_uri", "http://127.0.0.1:54321/callback")
+		resp, _ := consentPage(t, b, params)
+		requireConsentSkipped(t, resp, "http://127.0.0.1:54321/callback")
+	})
 	asksAgain := map[string]func(url.Values){
 		"broader scope":  func(v url.Values) { v.Set("scope", "files:write") },
 		"prompt=consent": func(v url.Values) { v.Set("prompt", "consent") },
@@ -225,9 +234,6 @@ func TestConsentRememberedOnlyForTheSameRequest(t *testing.T) {
 			v.Set("scope", "files:read")
 		},
 		"other redirect": func(v url.Values) { v.Set("redirect_uri", "cursor://test/callback") },
-		// The approval is keyed by the redirect URI as requested, port
-		// included: a loopback client on a new ephemeral port is asked again.
-		"same loopback URI on another port": func(v url.Values) { v.Set("redirect_uri", "http://127.0.0.1:54321/callback") },
 	}
 	for name, mutate := range asksAgain {
 		t.Run(name+" asks again", func(t *testing.T) {

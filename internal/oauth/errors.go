@@ -50,12 +50,6 @@ func errUnsupportedResponseType(desc string) *Error {
 func errServer() *Error {
 	return &Error{Code: "server_error", Description: "The server could not complete the request.", Status: http.StatusInternalServerError}
 }
-func errTemporarilyUnavailable(desc string) *Error {
-	return &Error{Code: "temporarily_unavailable", Description: desc, Status: http.StatusServiceUnavailable}
-}
-func errInvalidRedirectURI(desc string) *Error {
-	return &Error{Code: "invalid_redirect_uri", Description: desc}
-}
 func errInvalidClientMetadata(desc string) *Error {
 	return &Error{Code: "invalid_client_metadata", Description: desc}
 }

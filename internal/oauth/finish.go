@@ -31,7 +31,7 @@ func (p *Provider) finish(w http.ResponseWriter, r *http.Request, req storage.Au
 	}
 	now := p.Now()
 	if approvedNow && !client.FirstParty {
-		if err := p.Consents.Grant(ctx, sess.Subject, client.ID, req.RedirectURI, req.Resource, req.Scopes); err != nil {
+		if err := p.Consents.Grant(ctx, sess.Subject, client.ID, consentRedirect(client, req.RedirectURI), req.Resource, req.Scopes); err != nil {
 			p.showError(w, r, p.fail(r, "store consent", err))
 			return
 		}

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"github.com/mcpgate/mcpgate/internal/config"
+
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -91,5 +93,30 @@ func TestAccessLogOmitsQuery(t *testing.T) {
 	}
 	if strings.Contains(logs, "supersecretcode") {
 		t.Errorf("query string logged: %s", logs)
+	}
+}
+
+// SPEC HD-1: every response, JSON included, carries the security headers;
+// HSTS only when the gateway is reached over https.
+func TestSecurityHeadersOnEveryResponse(t *testing.T) {
+	for _, c := range []struct {
+		publicURL string
+		hsts      bool
+	}{{"http://127.0.0.1:8080", false}, {"https://mcp.example.com", true}} {
+		ts := newTestServer(t, func(cfg *config.Config) { cfg.PublicURL = c.publicURL; cfg.Listen = "127.0.0.1:8080" })
+		for _, path := range []string{"/healthz", "/.well-known/oauth-authorization-server", "/oauth/jwks", "/nowhere"} {
+			resp, err := http.Get(ts.http.URL + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			h := resp.Header
+			if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("X-Frame-Options") != "DENY" || h.Get("Referrer-Policy") != "no-referrer" {
+				t.Errorf("%s %s: security headers missing: %v", c.publicURL, path, h)
+			}
+			if got := h.Get("Strict-Transport-Security") != ""; got != c.hsts {
+				t.Errorf("%s %s: HSTS present = %v, want %v", c.publicURL, path, got, c.hsts)
+			}
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -132,7 +133,8 @@ func (s *Server) routes() http.Handler {
 		handle(r.Pattern, r.Name, r.Handler)
 	}
 	handle("/", "not_found", http.HandlerFunc(notFound))
-	return chain(mux, s.recoverPanics, s.logRequests, withRequestID)
+	hsts := s.tls != nil || strings.HasPrefix(s.cfg.PublicURL, "https://")
+	return chain(mux, securityHeaders(hsts), s.recoverPanics, s.logRequests, withRequestID)
 }
 
 // Serve answers requests on ln until ctx is cancelled, then shuts down

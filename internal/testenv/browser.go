@@ -24,10 +24,9 @@ type Browser struct {
 // NewBrowser returns a browser with an empty cookie jar.
 func (g *Gateway) NewBrowser() *Browser {
 	jar, _ := cookiejar.New(nil)
-	return &Browser{T: g.T, G: g, Client: &http.Client{
-		Jar:           jar,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
+	c := g.Client()
+	c.Jar = jar
+	return &Browser{T: g.T, G: g, Client: c}
 }
 
 // Response is a read response.
@@ -128,7 +127,7 @@ func (b *Browser) Authorize(params url.Values, username string) *url.URL {
 		if loc == nil {
 			b.T.Fatalf("flow stopped at %s with %d:\n%s", resp.Request.URL.Path, resp.StatusCode, resp.Body)
 		}
-		if loc.Host != strings.TrimPrefix(b.G.URL, "http://") || !strings.HasPrefix(loc.Path, "/oauth/") {
+		if loc.Scheme+"://"+loc.Host != b.G.URL || !strings.HasPrefix(loc.Path, "/oauth/") {
 			return loc // back at the client
 		}
 		page := b.Get(loc.String())
@@ -173,7 +172,7 @@ func (g *Gateway) PostForm(path string, form url.Values, clientID, secret string
 	if secret != "" {
 		req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(secret))
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := g.Client().Do(req)
 	if err != nil {
 		g.T.Fatal(err)
 	}

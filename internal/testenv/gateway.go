@@ -7,8 +7,10 @@ import (
 	"encoding/base64"
 	"io"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -56,6 +58,9 @@ type Options struct {
 	// Listen, when set, reuses this address instead of a fresh port (a
 	// restart test keeps public_url).
 	Listen string
+	// TLS serves the gateway over https with httptest's certificate, so
+	// public_url is https and cookies get the __Host- prefix and Secure.
+	TLS bool
 	// Connectors are extra login connectors (a fake upstream IdP).
 	Connectors []login.Connector
 	// AuditOutput, when set, receives the audit JSON lines instead of
@@ -73,6 +78,15 @@ type Gateway struct {
 	Config *config.Config
 	Logs   *Buffer
 	Audit  *Buffer
+}
+
+// Client is an HTTP client that trusts the gateway's certificate (when it
+// serves https) and does not follow redirects.
+func (g *Gateway) Client() *http.Client {
+	return &http.Client{
+		Transport:     g.HTTP.Client().Transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 }
 
 // Store is the server's storage backend.
@@ -152,8 +166,11 @@ func New(t testing.TB, o Options) *Gateway {
 		}
 		ts.Listener = ln
 	}
-	url := "http://" + ts.Listener.Addr().String()
-	cfg := Config(t, url, o)
+	scheme := "http://"
+	if o.TLS {
+		scheme = "https://"
+	}
+	cfg := Config(t, scheme+ts.Listener.Addr().String(), o)
 	return start(t, ts, cfg, o)
 }
 
@@ -188,7 +205,11 @@ func start(t testing.TB, ts *httptest.Server, cfg *config.Config, o Options) *Ga
 		t.Fatalf("server.New: %v", err)
 	}
 	ts.Config.Handler = s.Handler()
-	ts.Start()
+	if strings.HasPrefix(cfg.PublicURL, "https://") {
+		ts.StartTLS()
+	} else {
+		ts.Start()
+	}
 	done := make(chan struct{})
 	go func() { defer close(done); s.RunBackground(ctx) }()
 	g := &Gateway{T: t, URL: cfg.PublicURL, Server: s, HTTP: ts, Config: cfg, Logs: logs, Audit: aud}

@@ -21,27 +21,23 @@ func (p *Provider) refreshGrant(r *http.Request, c Client) (grant, *Error) {
 	if handle == "" || len(handle) > maxParamLen {
 		return grant{}, errInvalidRequest("The refresh_token parameter is missing.")
 	}
-	// Look first, change later: a refresh naming another upstream or a
-	// wider scope is refused without consuming the token, so a buggy
-	// client does not lose its grant.
-	fam, e := p.peekFamily(r.Context(), handle, c)
-	if e != nil {
-		return grant{}, e
-	}
-	if e := p.checkResource(r, fam.Resource); e != nil {
-		return grant{}, e
-	}
-	scopes := fam.Scopes
-	if raw := r.PostForm.Get("scope"); raw != "" {
-		requested := parseScope(raw)
-		// RFC 6749 §6: the scope may narrow, never widen (SPEC AS-4).
-		if len(raw) > maxScopeLen || !p.scopes.Covers(fam.Scopes, requested) {
-			return grant{}, errInvalidScope("The requested scope exceeds the grant.")
+	// The resource and scope are checked against the family before
+	// anything changes: a refresh naming another upstream or a wider scope
+	// is refused without consuming the token, so a buggy client does not
+	// lose its grant (SPEC AS-4).
+	var scopes []string
+	res, err := p.Refresher.RotateIf(r.Context(), handle, c.ID, func(fam storage.RefreshFamily) error {
+		var e *Error
+		scopes, e = p.refreshScopes(r, fam)
+		if e != nil {
+			return e
 		}
-		scopes = requested
-	}
-	res, err := p.Refresher.Rotate(r.Context(), handle, c.ID)
+		return nil
+	})
+	var oe *Error
 	switch {
+	case errors.As(err, &oe):
+		return grant{}, oe
 	case errors.Is(err, tokens.ErrReuse):
 		p.refreshReused(r, c, res.Family)
 		return grant{}, errInvalidGrant("The refresh token is invalid.")
@@ -50,8 +46,9 @@ func (p *Provider) refreshGrant(r *http.Request, c Client) (grant, *Error) {
 	case err != nil:
 		return grant{}, p.fail(r, "rotate refresh token", err)
 	}
-	fam = res.Family
+	fam := res.Family
 	if !res.Replayed {
+		var e *Error
 		if fam, e = p.recheckUser(r, fam); e != nil {
 			return grant{}, e
 		}
@@ -63,6 +60,24 @@ func (p *Provider) refreshGrant(r *http.Request, c Client) (grant, *Error) {
 		Subject: fam.Subject, ClientID: fam.ClientID, Resource: fam.Resource, FamilyID: fam.ID,
 		ProviderID: fam.ProviderID, Scopes: scopes, Groups: fam.Groups, AuthTime: fam.AuthTime,
 	}}, nil
+}
+
+// refreshScopes checks the request's resource and scope against the
+// family and returns the scopes the access token gets: the family's, or a
+// narrower set the client asked for (RFC 6749 §6: never wider).
+func (p *Provider) refreshScopes(r *http.Request, fam storage.RefreshFamily) ([]string, *Error) {
+	if e := p.checkResource(r, fam.Resource); e != nil {
+		return nil, e
+	}
+	raw := r.PostForm.Get("scope")
+	if raw == "" {
+		return fam.Scopes, nil
+	}
+	requested := parseScope(raw)
+	if len(raw) > maxScopeLen || !p.scopes.Covers(fam.Scopes, requested) {
+		return nil, errInvalidScope("The requested scope exceeds the grant.")
+	}
+	return requested, nil
 }
 
 // peekFamily finds the family a handle belongs to, checking the handle's

@@ -97,6 +97,16 @@ func (r *Refresher) Start(ctx context.Context, f storage.RefreshFamily) (storage
 // ErrReuse. Everything else a client could get wrong is ErrInvalidGrant;
 // other errors are internal.
 func (r *Refresher) Rotate(ctx context.Context, handle, clientID string) (RotateResult, error) {
+	return r.RotateIf(ctx, handle, clientID, nil)
+}
+
+// RotateIf is Rotate with a caller's check of the request against the
+// family (the token endpoint: the requested resource and scope, SPEC
+// AS-4). check runs after the handle, its client and its family are found
+// good and before anything changes, so a refused request consumes
+// nothing; its error is returned as is. A reused handle is still detected
+// first: reuse revokes the family whatever the request asked for.
+func (r *Refresher) RotateIf(ctx context.Context, handle, clientID string, check func(storage.RefreshFamily) error) (RotateResult, error) {
 	tok, fam, err := r.lookup(ctx, handle, clientID)
 	if err != nil {
 		return RotateResult{}, err
@@ -106,7 +116,18 @@ func (r *Refresher) Rotate(ctx context.Context, handle, clientID string) (Rotate
 		return RotateResult{}, err
 	}
 	if !tok.UsedAt.IsZero() {
-		return r.replay(ctx, tok, fam, t)
+		res, err := r.replay(ctx, tok, fam, t)
+		if err == nil && check != nil {
+			if cerr := check(res.Family); cerr != nil {
+				return RotateResult{}, cerr
+			}
+		}
+		return res, err
+	}
+	if check != nil {
+		if err := check(fam); err != nil {
+			return RotateResult{}, err
+		}
 	}
 	return r.rotate(ctx, tok, fam, t)
 }

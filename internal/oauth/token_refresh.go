@@ -129,6 +129,7 @@ func (p *Provider) recheckUser(r *http.Request, fam storage.RefreshFamily) (stor
 		return fam, nil
 	}
 	principal := Principal{Subject: fam.Subject, Provider: fam.ProviderID, Groups: id.Groups}
+	held := len(fam.Scopes)
 	err = p.Store.UpdateRefreshFamily(r.Context(), fam.ID, func(f storage.RefreshFamily) (storage.RefreshFamily, error) {
 		f.Groups, f.UserCheckedAt = id.Groups, now
 		f.Scopes = p.scopes.Grantable(f.Scopes, principal)
@@ -137,6 +138,12 @@ func (p *Provider) recheckUser(r *http.Request, fam storage.RefreshFamily) (stor
 	})
 	if err != nil {
 		return fam, p.fail(r, "update family after re-check", err)
+	}
+	if held > 0 && len(fam.Scopes) == 0 {
+		// The user may no longer receive anything the grant held: the
+		// grant is over, as finish refuses a code with no grantable scope
+		// (SPEC AS-9), rather than living on to mint scopeless tokens.
+		return fam, p.revokeForUser(r, fam, "scopes_withdrawn")
 	}
 	return fam, nil
 }

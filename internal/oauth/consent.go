@@ -129,3 +129,21 @@ func (p *Provider) consentSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	p.redirect(w, r, p.url("/oauth/login?req="+url.QueryEscape(req.ID)))
 }
+
+// RevokeConsent withdraws a user's approvals of a client (SPEC AS-3) and
+// revokes the grants they allowed, access tokens included (SPEC AS-5a):
+// an approval taken back must not leave the client holding live tokens.
+// It returns how many approvals and grants it removed.
+func (p *Provider) RevokeConsent(ctx context.Context, subject, clientID string) (consents, grants int, err error) {
+	if subject == "" || clientID == "" {
+		return 0, 0, errors.New("revoke consent: empty subject or client")
+	}
+	if consents, err = p.Consents.Revoke(ctx, subject, clientID); err != nil {
+		return 0, 0, err
+	}
+	ids, err := p.Refresher.RevokeGrants(ctx, subject, clientID, "consent_revoked")
+	for range ids {
+		p.Metrics.TokenRevoked("consent_revoked")
+	}
+	return consents, len(ids), err
+}

@@ -52,6 +52,25 @@ func (r *Refresher) RevokeUser(ctx context.Context, subject, reason string) ([]s
 	return ids, nil
 }
 
+// RevokeGrants revokes every family subject holds for clientID (consent
+// revoked, SPEC AS-5a), access tokens included, and returns their IDs.
+func (r *Refresher) RevokeGrants(ctx context.Context, subject, clientID, reason string) ([]string, error) {
+	if subject == "" || clientID == "" {
+		return nil, errors.New("tokens: revoke grants: empty subject or client")
+	}
+	t := now(r.Now)
+	ids, err := r.Store.RevokeRefreshFamilies(ctx, storage.FamilyFilter{Subject: subject, ClientID: clientID}, reason, t)
+	if err != nil {
+		return nil, fmt.Errorf("tokens: revoke families: %w", err)
+	}
+	for _, id := range ids {
+		if err := r.publish(ctx, r.familyRevocation(id, reason, t)); err != nil {
+			return ids, err
+		}
+	}
+	return ids, nil
+}
+
 // revokeFamily marks the family revoked in the store, then publishes a
 // log entry for its access tokens, and returns the family as stored.
 func (r *Refresher) revokeFamily(ctx context.Context, id, reason string, t time.Time) (storage.RefreshFamily, error) {
@@ -61,6 +80,13 @@ func (r *Refresher) revokeFamily(ctx context.Context, id, reason string, t time.
 		}
 		return f, nil
 	})
+	if errors.Is(err, storage.ErrNotFound) {
+		// A grant without refresh tokens (a client not registered for the
+		// refresh_token grant) has a sid but no family record; its access
+		// tokens still die through the log.
+		rev := storage.RefreshFamily{ID: id, RevokedAt: t, RevokeReason: reason}
+		return rev, r.publish(ctx, r.familyRevocation(id, reason, t))
+	}
 	if err != nil {
 		return storage.RefreshFamily{}, fmt.Errorf("tokens: revoke family: %w", err)
 	}

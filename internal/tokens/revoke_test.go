@@ -121,8 +121,46 @@ func TestRevokeFamily(t *testing.T) {
 			r.ExpiresAt.Before(f.clk.Now().Add(DefaultAccessTTL+DefaultSkew)) {
 			t.Fatalf("log entry %+v", r)
 		}
-		if err := f.ref.RevokeFamily(t.Context(), "no-such-family", "x"); !errors.Is(err, storage.ErrNotFound) {
-			t.Fatalf("unknown family: %v", err)
+	})
+}
+
+// A grant without refresh tokens (its client is not registered for the
+// refresh_token grant) has a sid but no family record. Revoking it (a
+// replayed code) must still kill its access tokens through the log.
+func TestRevokeFamilyWithoutRecord(t *testing.T) {
+	backends(t, func(t *testing.T, s storage.Store) {
+		f := newFixture(t, s)
+		access, _ := f.mustMint(t, Grant{Subject: "local:alice", ClientID: "client-a", Resource: testResource,
+			FamilyID: "sid-without-family", ProviderID: "local", Scopes: []string{"tools:read"}})
+		if err := f.ref.RevokeFamily(t.Context(), "sid-without-family", "code_replay"); err != nil {
+			t.Fatalf("RevokeFamily of a sid with no record: %v", err)
+		}
+		wantRevoked(t, f, access)
+		log, _ := s.ListRevocations(t.Context(), time.Time{})
+		if len(log) != 1 || log[0].Key != "sid-without-family" {
+			t.Fatalf("log = %+v", log)
+		}
+	})
+}
+
+// Revoking a consent revokes that client's grants for the user, access
+// tokens included, and nobody else's (SPEC AS-5a).
+func TestRevokeGrants(t *testing.T) {
+	backends(t, func(t *testing.T, s storage.Store) {
+		f := newFixture(t, s)
+		fam, _ := f.startFamily(t, "local:alice")
+		other, _ := f.startFamily(t, "local:bob")
+		access, otherAccess := f.mintFor(t, fam), f.mintFor(t, other)
+		ids, err := f.ref.RevokeGrants(t.Context(), "local:alice", "client-a", "consent_revoked")
+		if err != nil || len(ids) != 1 || ids[0] != fam.ID {
+			t.Fatalf("RevokeGrants = %v, %v; want [%s]", ids, err, fam.ID)
+		}
+		wantRevoked(t, f, access)
+		if _, err := f.ver.Verify(t.Context(), otherAccess, testResource); err != nil {
+			t.Fatalf("another user's token was revoked: %v", err)
+		}
+		if _, err := f.ref.RevokeGrants(t.Context(), "", "client-a", "x"); err == nil {
+			t.Fatal("an empty subject was accepted")
 		}
 	})
 }

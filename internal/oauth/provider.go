@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"time"
 
 	"golang.org/x/time/rate"
 
 	"github.com/mcpgate/mcpgate/internal/audit"
+	"github.com/mcpgate/mcpgate/internal/clientip"
 	"github.com/mcpgate/mcpgate/internal/clientmeta"
 	"github.com/mcpgate/mcpgate/internal/config"
 	"github.com/mcpgate/mcpgate/internal/login"
@@ -183,16 +183,10 @@ func (p *Provider) fail(r *http.Request, what string, err error) *Error {
 	return errServer()
 }
 
-// clientIP is the peer address. X-Forwarded-For is deliberately not read
-// here: trusted-proxy resolution belongs to the server middleware (SPEC
-// HD-1), and until it exists a client-sent header must not be believed.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// clientIP is the request's client address, resolved once by the server
+// through trusted_proxies (internal/clientip): login throttling, rate
+// limits and audit events all see the same address.
+func clientIP(r *http.Request) string { return clientip.From(r) }
 
 func policyGroups(cfg *config.Config) map[string]bool {
 	out := map[string]bool{}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mcpgate/mcpgate/internal/audit"
+	"github.com/mcpgate/mcpgate/internal/clientip"
 	"github.com/mcpgate/mcpgate/internal/config"
 	"github.com/mcpgate/mcpgate/internal/login"
 	"github.com/mcpgate/mcpgate/internal/metrics"
@@ -54,6 +55,8 @@ type Server struct {
 	// New so a taken port stops start-up; nil when metrics share the main
 	// listener.
 	metricsLn net.Listener
+	// clientIPs resolves client addresses through trusted_proxies.
+	clientIPs *clientip.Resolver
 	// seal and auth are the authorization server (SPEC section 4).
 	seal *seal.Keyring
 	auth *authServer
@@ -70,6 +73,11 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Server, error)
 	opts = opts.withDefaults()
 	s := &Server{cfg: cfg, opts: opts, log: newLogger(cfg.Logging, opts.LogOutput)}
 	s.metrics = metrics.New(opts.Version)
+	ips, err := clientip.New(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	s.clientIPs = ips
 	// Load the certificate before anything is opened or announced: a bad
 	// file must stop start-up, not surface after "started".
 	if cfg.TLS.Enabled() {
@@ -134,7 +142,7 @@ func (s *Server) routes() http.Handler {
 	}
 	handle("/", "not_found", http.HandlerFunc(notFound))
 	hsts := s.tls != nil || strings.HasPrefix(s.cfg.PublicURL, "https://")
-	return chain(mux, securityHeaders(hsts), s.recoverPanics, s.logRequests, withRequestID)
+	return chain(mux, securityHeaders(hsts), s.recoverPanics, s.logRequests, s.clientIPs.Middleware, withRequestID)
 }
 
 // Serve answers requests on ln until ctx is cancelled, then shuts down

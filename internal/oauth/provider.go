@@ -150,10 +150,12 @@ func (p *Provider) Routes() []Route {
 		{"POST /oauth/revoke", "revoke", cors(http.HandlerFunc(p.revoke))},
 		{"POST /oauth/introspect", "introspect", http.HandlerFunc(p.introspect)},
 	}
+	preflight := []string{"/oauth/jwks", "/oauth/token", "/oauth/revoke", "/.well-known/oauth-authorization-server"}
 	if p.Config.Registration.DynamicEnabled() {
 		routes = append(routes, Route{"POST /oauth/register", "register", cors(http.HandlerFunc(p.register))})
+		preflight = append(preflight, "/oauth/register")
 	}
-	for _, path := range []string{"/oauth/jwks", "/oauth/token", "/oauth/revoke", "/oauth/register", "/.well-known/oauth-authorization-server"} {
+	for _, path := range preflight {
 		routes = append(routes, Route{"OPTIONS " + path, "cors_preflight", cors(http.NotFoundHandler())})
 	}
 	return routes

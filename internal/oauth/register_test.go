@@ -227,4 +227,9 @@ func TestRegisterDisabled(t *testing.T) {
 	if err != nil || len(clients) != 0 {
 		t.Errorf("store holds %d clients (%v), want none", len(clients), err)
 	}
+	// No preflight either: a browser must not be told POST is allowed.
+	pre := wireDo(t, http.MethodOptions, g.URL+"/oauth/register", "", "", nil)
+	if pre.Status == http.StatusNoContent {
+		t.Errorf("OPTIONS /oauth/register with registration off: 204, want no preflight route")
+	}
 }

@@ -103,21 +103,8 @@ func (d *clientDirectory) cimd(ctx context.Context, id string) (Client, error) {
 	if err := p.policy.ValidateCIMD(id, &m); err != nil {
 		return Client{}, fmt.Errorf("%w: %w", errUnknownClient, err)
 	}
-	c := storage.Client{
-		ID:                      id,
-		Name:                    m.ClientName,
-		URI:                     m.ClientURI,
-		LogoURI:                 m.LogoURI,
-		RedirectURIs:            m.RedirectURIs,
-		GrantTypes:              m.GrantTypes,
-		ResponseTypes:           m.ResponseTypes,
-		TokenEndpointAuthMethod: m.TokenEndpointAuthMethod,
-		Scopes:                  parseScope(m.Scope),
-		Source:                  storage.ClientSourceCIMD,
-		CreatedAt:               now,
-		UpdatedAt:               now,
-		ExpiresAt:               expires,
-	}
+	c := clientFromMetadata(m)
+	c.ID, c.Source, c.CreatedAt, c.UpdatedAt, c.ExpiresAt = id, storage.ClientSourceCIMD, now, now, expires
 	if err := p.Store.PutClient(ctx, c); err != nil {
 		return Client{}, err
 	}

@@ -27,21 +27,12 @@ type introspection struct {
 // make the endpoint a token-scanning oracle (§4). A client learns about its
 // own tokens only; any other token is "active": false.
 func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
-	if e := readForm(w, r); e != nil {
-		p.introspectError(w, r, e)
-		return
-	}
-	c, e := p.authenticateClient(r)
+	c, token, e := p.tokenForm(w, r)
 	if e == nil && c.Public() {
 		e = errInvalidClient("Client authentication failed.")
 	}
 	if e != nil {
 		p.introspectError(w, r, e)
-		return
-	}
-	token := r.PostForm.Get("token")
-	if token == "" {
-		p.introspectError(w, r, errInvalidRequest("The token parameter is missing."))
 		return
 	}
 	var out introspection

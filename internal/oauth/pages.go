@@ -34,17 +34,14 @@ type pageData struct {
 	Data      any
 }
 
-// pageHeaders sets the headers every HTML page carries (SPEC HD-1): no
-// framing (clickjacking a consent button), no sniffing, no referrer (a
-// pending authorization ID in the URL must not leak to other sites), and
-// a CSP that allows nothing but the page's own nonce-tagged style.
+// pageHeaders marks every page of the flow uncacheable: they carry
+// pending authorization IDs and forms. The server sets the headers every
+// response carries (no framing, no sniffing, no referrer; SPEC HD-1), and
+// render adds a CSP that allows nothing but the page's own nonce-tagged
+// style and forbids framing again (frame-ancestors 'none').
 func pageHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Cache-Control", "no-store")
+		w.Header().Set("Cache-Control", "no-store")
 		next.ServeHTTP(w, r)
 	})
 }

@@ -15,18 +15,9 @@ import (
 // 200 whether or not the token was valid or known (§2.2): the endpoint must
 // not become an oracle for which tokens exist.
 func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) {
-	if e := readForm(w, r); e != nil {
-		p.revokeError(w, r, e)
-		return
-	}
-	c, e := p.authenticateClient(r)
+	c, token, e := p.tokenForm(w, r)
 	if e != nil {
 		p.revokeError(w, r, e)
-		return
-	}
-	token := r.PostForm.Get("token")
-	if token == "" {
-		p.revokeError(w, r, errInvalidRequest("The token parameter is missing."))
 		return
 	}
 	if len(token) <= maxTokenLen {

@@ -84,6 +84,24 @@ func readForm(w http.ResponseWriter, r *http.Request) *Error {
 	return nil
 }
 
+// tokenForm is the shared start of the revocation and introspection
+// endpoints (RFC 7009 §2.1, RFC 7662 §2.1): a bounded form, an
+// authenticated client and a token parameter.
+func (p *Provider) tokenForm(w http.ResponseWriter, r *http.Request) (Client, string, *Error) {
+	if e := readForm(w, r); e != nil {
+		return Client{}, "", e
+	}
+	c, e := p.authenticateClient(r)
+	if e != nil {
+		return Client{}, "", e
+	}
+	token := r.PostForm.Get("token")
+	if token == "" {
+		return Client{}, "", errInvalidRequest("The token parameter is missing.")
+	}
+	return c, token, nil
+}
+
 // checkResource enforces RFC 8707 at the token endpoint: a resource sent
 // here must canonically equal the one the code or refresh family is bound
 // to. A grant can never be moved to another upstream (SPEC AS-4).

@@ -2,7 +2,6 @@ package tokens
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/mcpgate/mcpgate/internal/storage"
 )
@@ -13,13 +12,9 @@ import (
 // whatever resource it is for and even if it is already revoked; never use
 // it to authorise a request.
 func (v *Verifier) Inspect(token string) (Claims, error) {
-	payload, err := v.verifySignature(token)
+	c, err := v.signedClaims(token)
 	if err != nil {
 		return Claims{}, err
-	}
-	var c Claims
-	if err := json.Unmarshal(payload, &c); err != nil {
-		return Claims{}, invalid("malformed claims")
 	}
 	if c.Issuer != v.Issuer || c.JTI == "" {
 		return Claims{}, invalid("wrong issuer or no jti")

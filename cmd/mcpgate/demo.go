@@ -47,6 +47,7 @@ func demo(ctx context.Context, env *cliEnv, addr, dataDir string) error {
 	fmt.Fprintf(env.stdout, "mcpgate demo is running at %s\n", cfg.PublicURL)
 	fmt.Fprintf(env.stdout, "  data directory: %s\n", dataDir)
 	fmt.Fprintf(env.stdout, "  health:         %s/healthz  %s/readyz\n", cfg.PublicURL, cfg.PublicURL)
+	fmt.Fprintf(env.stdout, "  OAuth metadata: %s/.well-known/oauth-authorization-server\n", cfg.PublicURL)
 	fmt.Fprintln(env.stdout, "Press Ctrl-C to stop.")
 	if env.ready != nil {
 		env.ready(cfg.PublicURL)

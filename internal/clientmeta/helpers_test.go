@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/mcpgate/mcpgate/internal/testenv/clock"
 )
 
 // fakeResolver answers from a map and counts lookups. next, when set,
@@ -52,23 +54,6 @@ func addrs(ss ...string) []netip.Addr {
 	return out
 }
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // env is a document server behind TLS on 127.0.0.1, reachable as
 // https://app.example.com:<port> through the fake resolver and TrustHost
 // (the end-to-end option of SPEC AS-7), with a fake clock.
@@ -76,7 +61,7 @@ type env struct {
 	srv   *httptest.Server
 	hits  atomic.Int64
 	res   *fakeResolver
-	clock *fakeClock
+	clock *clock.Clock
 	f     *Fetcher
 	port  string
 }
@@ -85,7 +70,7 @@ const trustedName = "app.example.com" // the test certificate covers *.example.c
 
 func newEnv(t *testing.T, h http.HandlerFunc) *env {
 	t.Helper()
-	e := &env{clock: &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}}
+	e := &env{clock: clock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))}
 	e.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.hits.Add(1)
 		h(w, r)

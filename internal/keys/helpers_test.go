@@ -17,32 +17,11 @@ import (
 	"github.com/mcpgate/mcpgate/internal/storage"
 	"github.com/mcpgate/mcpgate/internal/storage/memory"
 	"github.com/mcpgate/mcpgate/internal/storage/sqlstore"
+	"github.com/mcpgate/mcpgate/internal/testenv/clock"
 )
 
 // t0 is where every test clock starts.
 var t0 = time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC)
-
-// clock is a settable clock shared by the managers of a test.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: t0} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-func (c *clock) Add(d time.Duration) { c.Set(c.Now().Add(d)) }
 
 func newKeyring(t testing.TB, id string) *seal.Keyring {
 	t.Helper()
@@ -94,13 +73,13 @@ func eachBackend(t *testing.T, f func(t *testing.T, s Store, instance func() Sto
 // env is what a test's managers share: the clock, the seal keyring and the
 // audit events they emit.
 type env struct {
-	clock *clock
+	clock *clock.Clock
 	seal  *seal.Keyring
 	mu    sync.Mutex
 	audit []audit.Event
 }
 
-func newEnv(t testing.TB) *env { return &env{clock: newClock(), seal: newKeyring(t, "s1")} }
+func newEnv(t testing.TB) *env { return &env{clock: clock.New(t0), seal: newKeyring(t, "s1")} }
 
 func (e *env) options(s Store) Options {
 	return Options{

@@ -37,7 +37,7 @@ func TestUnknownKidReloadIsRateLimited(t *testing.T) {
 		advance time.Duration
 		lists   int64
 	}{{0, 1}, {999 * time.Millisecond, 1}, {time.Millisecond, 2}, {0, 2}} {
-		e.clock.Add(step.advance)
+		e.clock.Advance(step.advance)
 		for range 100 {
 			if _, ok := m.PublicKey("sprayed-" + e.clock.Now().String()); ok {
 				t.Fatal("an unknown kid was found")

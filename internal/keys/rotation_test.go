@@ -98,7 +98,7 @@ func TestRestartKeepsKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 		tok, _ := m.Sign([]byte(`{}`), "at+jwt")
-		e.clock.Add(time.Second)
+		e.clock.Advance(time.Second)
 
 		restarted := e.manager(t, instance())
 		if got := signingKID(t, restarted); got != kid {
@@ -141,7 +141,7 @@ func TestTwoManagersConverge(t *testing.T) {
 	eachBackend(t, func(t *testing.T, s Store, instance func() Store) {
 		e := newEnv(t)
 		a := e.manager(t, s)
-		e.clock.Add(time.Second)
+		e.clock.Advance(time.Second)
 		// b saw an empty store in New and in createFirst.
 		b := e.manager(t, &blindStore{Store: instance(), blind: 2})
 		ka, kb := signingKID(t, a), signingKID(t, b)
@@ -232,7 +232,7 @@ func TestRotationLease(t *testing.T) {
 		if err := s.AcquireLease(t.Context(), leaseName, "another instance", t0, t0.Add(2*time.Hour)); err != nil {
 			t.Fatal(err)
 		}
-		e.clock.Add(time.Hour)
+		e.clock.Advance(time.Hour)
 		m.tick(t.Context())
 		if _, err := m.Rotate(t.Context()); err == nil || len(storedKeys(t, s)) != 1 {
 			t.Fatalf("rotated while another instance held the lease (err %v)", err)

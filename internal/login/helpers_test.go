@@ -1,13 +1,13 @@
 package login
 
 import (
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/mcpgate/mcpgate/internal/config"
+	"github.com/mcpgate/mcpgate/internal/testenv/clock"
 )
 
 // fastArgon2 hashes with tiny parameters so tests stay quick.
@@ -68,24 +68,7 @@ func countHashers(l *Local) *[]hashCall {
 	return &calls
 }
 
-// fakeClock is a settable clock, safe for concurrent use.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+// newFakeClock returns a test clock at a fixed instant.
+func newFakeClock() *clock.Clock {
+	return clock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 }

@@ -7,9 +7,11 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mcpgate/mcpgate/internal/testenv/clock"
 )
 
-func newTestThrottle(c *fakeClock, maxEntries int) *Throttle {
+func newTestThrottle(c *clock.Clock, maxEntries int) *Throttle {
 	return NewThrottle(ThrottleOptions{MaxFailures: 3, Window: 10 * time.Minute, Lockout: 5 * time.Minute,
 		MaxEntries: maxEntries, Now: c.Now})
 }

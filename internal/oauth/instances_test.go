@@ -1,35 +1,23 @@
 package oauth_test
 
 import (
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"net/http"
 	"net/url"
-	"os"
-	"strings"
 	"testing"
-
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, to create and drop test schemas
 
 	"github.com/mcpgate/mcpgate/internal/config"
 	"github.com/mcpgate/mcpgate/internal/testenv"
+	"github.com/mcpgate/mcpgate/internal/testenv/pgtest"
 )
 
 // The authorization server on PostgreSQL, and two instances sharing one
 // database (SPEC AS-5a acceptance: a revocation on one instance reaches
 // every instance within 5 s).
 
-// postgresEnv names a PostgreSQL server the tests may create schemas in.
-const postgresEnv = "MCPGATE_TEST_POSTGRES"
-
-// postgresSkip is the skip message CI looks for; keep the text exact.
-const postgresSkip = "MCPGATE_TEST_POSTGRES not set: PostgreSQL test skipped"
-
 // TestPostgresFlow runs the whole happy path on PostgreSQL: login, code
 // exchange, refresh, introspection and revocation.
 func TestPostgresFlow(t *testing.T) {
-	dsn := postgresSchema(t)
+	dsn := pgtest.DSN(t, "mcpgate_oauth_") // before any gateway, so the schema outlives them
 	t.Parallel()
 	g := testenv.New(t, testenv.Options{Driver: "postgres", DSN: dsn})
 	files := g.Resource(testenv.FilesPath)
@@ -56,7 +44,7 @@ func TestPostgresFlow(t *testing.T) {
 // from A; each way of revoking them is done on A, and B, which is told
 // nothing, must reject the access token within 5 s by polling the store.
 func TestInstancesShareRevocation(t *testing.T) {
-	dsn := postgresSchema(t)
+	dsn := pgtest.DSN(t, "mcpgate_oauth_")
 	t.Parallel()
 	a := testenv.New(t, testenv.Options{Driver: "postgres", DSN: dsn})
 	b := testenv.New(t, testenv.Options{Driver: "postgres", DSN: dsn, Mutate: func(c *config.Config) {
@@ -108,44 +96,4 @@ func TestInstancesShareRevocation(t *testing.T) {
 		killSwitch(t, a, nil, "local:bob")
 		reaches(t, f, r.Get("access_token"))
 	})
-}
-
-// postgresSchema returns a DSN for a fresh schema of this test's own,
-// dropped when the test ends, so tests run in parallel and reruns never
-// collide (as internal/storage/sqlstore's tests do). It skips the test
-// when MCPGATE_TEST_POSTGRES is unset.
-func postgresSchema(t *testing.T) string {
-	t.Helper()
-	admin := os.Getenv(postgresEnv)
-	if admin == "" {
-		t.Skip(postgresSkip)
-	}
-	db, err := sql.Open("pgx", admin)
-	if err != nil {
-		t.Fatalf("%s: %v", postgresEnv, err)
-	}
-	t.Cleanup(func() { db.Close() })
-	b := make([]byte, 8)
-	rand.Read(b)
-	schema := "mcpgate_oauth_" + hex.EncodeToString(b)
-	if _, err := db.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		// Registered before any gateway, so it runs after they closed.
-		if _, err := db.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-	})
-	if !strings.Contains(admin, "://") {
-		return admin + " search_path=" + schema // keyword/value form
-	}
-	u, err := url.Parse(admin)
-	if err != nil {
-		t.Fatalf("%s: %v", postgresEnv, err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }

@@ -2,23 +2,16 @@ package ratelimit
 
 import (
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/mcpgate/mcpgate/internal/testenv/clock"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
 func TestKeyedLimitsEachKey(t *testing.T) {
-	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	c := clock.New(time.Unix(1_800_000_000, 0))
 	k := &Keyed{Rate: rate.Every(time.Minute), Burst: 3, Now: c.Now}
 	for i := range 3 {
 		if ok, _ := k.Allow("a"); !ok {
@@ -32,7 +25,7 @@ func TestKeyedLimitsEachKey(t *testing.T) {
 	if ok, _ := k.Allow("b"); !ok {
 		t.Fatal("another key shares the first key's bucket")
 	}
-	c.Add(time.Minute)
+	c.Advance(time.Minute)
 	if ok, _ := k.Allow("a"); !ok {
 		t.Fatal("a token did not come back after the refill interval")
 	}
@@ -44,13 +37,13 @@ func TestKeyedLimitsEachKey(t *testing.T) {
 // A refused request must not use up a token: otherwise a client retrying
 // early would push its own recovery further away for ever.
 func TestKeyedRefusalCostsNothing(t *testing.T) {
-	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	c := clock.New(time.Unix(1_800_000_000, 0))
 	k := &Keyed{Rate: rate.Every(time.Minute), Burst: 1, Now: c.Now}
 	k.Allow("a")
 	for range 10 {
 		k.Allow("a")
 	}
-	c.Add(time.Minute)
+	c.Advance(time.Minute)
 	if ok, _ := k.Allow("a"); !ok {
 		t.Fatal("refused requests consumed future tokens")
 	}
@@ -59,7 +52,7 @@ func TestKeyedRefusalCostsNothing(t *testing.T) {
 // Spraying keys cannot grow memory past MaxKeys, and a key that is being
 // limited stays limited while the flood of fresh keys goes on.
 func TestKeyedMemoryBounded(t *testing.T) {
-	c := &clock{t: time.Unix(1_800_000_000, 0)}
+	c := clock.New(time.Unix(1_800_000_000, 0))
 	k := &Keyed{Rate: rate.Every(time.Hour), Burst: 1, MaxKeys: 100, Now: c.Now}
 	k.Allow("victim")
 	for i := range 10000 {

@@ -9,6 +9,7 @@ import (
 	"github.com/mcpgate/mcpgate/internal/audit"
 	"github.com/mcpgate/mcpgate/internal/storage"
 	"github.com/mcpgate/mcpgate/internal/storage/memory"
+	"github.com/mcpgate/mcpgate/internal/testenv/clock"
 )
 
 func TestConsentCovers(t *testing.T) {
@@ -51,9 +52,9 @@ const (
 	files    = "https://files.example/mcp"
 )
 
-func newConsents(t *testing.T) (*Consents, *clock, *auditLog) {
+func newConsents(t *testing.T) (*Consents, *clock.Clock, *auditLog) {
 	t.Helper()
-	clk, log := newClock(), &auditLog{}
+	clk, log := clock.New(t0), &auditLog{}
 	return &Consents{Store: memory.New(), TTL: 30 * 24 * time.Hour, Now: clk.Now, Audit: log.record}, clk, log
 }
 

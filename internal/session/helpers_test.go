@@ -14,30 +14,11 @@ import (
 	"github.com/mcpgate/mcpgate/internal/audit"
 	"github.com/mcpgate/mcpgate/internal/storage"
 	"github.com/mcpgate/mcpgate/internal/storage/memory"
+	"github.com/mcpgate/mcpgate/internal/testenv/clock"
 )
 
 // t0 is the test epoch; every clock starts here.
 var t0 = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-
-// clock is an injected, manually advanced time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: t0} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // auditLog collects audited events.
 type auditLog struct {
@@ -71,13 +52,13 @@ func (l *auditLog) count(typ audit.EventType) int { return len(l.reasons(typ)) }
 type fixture struct {
 	m     *Manager
 	store *memory.Store
-	clock *clock
+	clock *clock.Clock
 	log   *auditLog
 }
 
 func newFixture(t *testing.T, edit func(*Options)) *fixture {
 	t.Helper()
-	f := &fixture{store: memory.New(), clock: newClock(), log: &auditLog{}}
+	f := &fixture{store: memory.New(), clock: clock.New(t0), log: &auditLog{}}
 	o := Options{Store: f.store, Secure: true, Now: f.clock.Now, Audit: f.log.record}
 	if edit != nil {
 		edit(&o)

@@ -6,34 +6,18 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/mcpgate/mcpgate/internal/testenv/clock"
 )
 
 // Clock is a settable clock for Options.Now: a test advances it instead of
 // sleeping, and every part of the gateway sees the same time.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type Clock = clock.Clock
 
 // NewClock returns a clock standing at start.
-func NewClock(start time.Time) *Clock { return &Clock{t: start} }
-
-// Now is the current time of the clock (pass it as Options.Now).
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock forward by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func NewClock(start time.Time) *Clock { return clock.New(start) }
 
 // AuditEvent is one audit record as the gateway wrote it (JSON lines).
 type AuditEvent struct {

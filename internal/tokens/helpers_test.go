@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/mcpgate/mcpgate/internal/storage"
 	"github.com/mcpgate/mcpgate/internal/storage/memory"
 	"github.com/mcpgate/mcpgate/internal/storage/sqlstore"
+	"github.com/mcpgate/mcpgate/internal/testenv/clock"
 )
 
 const (
@@ -76,34 +76,16 @@ func (k *testKeys) PublicKey(kid string) (jose.JSONWebKey, bool) {
 	return j, ok
 }
 
-// clock is an injected, manually advanced clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
 // newClock starts half-way through a second, so second truncation of iat
 // and of the user epoch is exercised.
-func newClock() *clock {
-	return &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 500_000_000, time.UTC)}
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+func newClock() *clock.Clock {
+	return clock.New(time.Date(2026, 3, 1, 12, 0, 0, 500_000_000, time.UTC))
 }
 
 // fixture wires a Minter, a Verifier with a ready cache, and a Refresher
 // on one store and one clock.
 type fixture struct {
-	clk   *clock
+	clk   *clock.Clock
 	store storage.Store
 	keys  *testKeys
 	cache *RevocationCache

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mcpgate/mcpgate/internal/storage"
+	"github.com/mcpgate/mcpgate/internal/testenv/pgtest"
 )
 
 // BenchmarkRotateRefreshToken measures the store's part of a refresh grant
@@ -76,7 +77,7 @@ func benchStore(b *testing.B, driver string) *Store {
 	case "sqlite":
 		dsn = b.TempDir() + "/bench.db"
 	case "postgres":
-		dsn = postgresDSN(b)
+		dsn = pgtest.DSN(b, schemaPrefix)
 	}
 	s, err := Open(b.Context(), driver, dsn)
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/mcpgate/mcpgate/internal/testenv/pgtest"
 )
 
 // eachDialect runs f on a fresh, empty database of each dialect. The
@@ -18,7 +20,7 @@ func eachDialect(t *testing.T, f func(t *testing.T, driver, dsn string)) {
 	})
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
-		f(t, "postgres", postgresDSN(t))
+		f(t, "postgres", pgtest.DSN(t, schemaPrefix))
 	})
 }
 

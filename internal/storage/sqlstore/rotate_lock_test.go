@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mcpgate/mcpgate/internal/storage"
+	"github.com/mcpgate/mcpgate/internal/testenv/pgtest"
 )
 
 // On PostgreSQL (READ COMMITTED) a rotation must lock the family row before
@@ -23,12 +24,12 @@ import (
 // assumes after a sleep; A commits; the rotation must then see the
 // revocation.
 func TestPostgresRotationWaitsForRevocation(t *testing.T) {
-	if os.Getenv(postgresEnv) == "" {
-		t.Skip(postgresSkip)
+	if os.Getenv(pgtest.Env) == "" {
+		t.Skip(pgtest.SkipMessage)
 	}
 	t.Parallel()
 	ctx := t.Context()
-	dsn := postgresDSN(t)
+	dsn := pgtest.DSN(t, schemaPrefix)
 	s := openTest(t, "postgres", dsn)
 	now := time.Unix(1_900_000_000, 0)
 	first := storage.RefreshToken{ID: "t1", FamilyID: "f1", ExpiresAt: now.Add(time.Hour)}

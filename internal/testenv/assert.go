@@ -51,19 +51,25 @@ func (g *Gateway) AuditEvents(typ string) []AuditEvent {
 // asserting what the gateway put in a token it issued.
 func JWTPayload(t testing.TB, token string) map[string]any {
 	t.Helper()
+	return jwsPart(t, token, 1, "payload")
+}
+
+// jwsPart decodes part i (0 header, 1 payload) of a compact JWS as JSON.
+func jwsPart(t testing.TB, token string, i int, what string) map[string]any {
+	t.Helper()
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
 		t.Fatalf("not a compact JWS: %q", token)
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	raw, err := base64.RawURLEncoding.DecodeString(parts[i])
 	if err != nil {
-		t.Fatalf("JWS payload: %v", err)
+		t.Fatalf("JWS %s: %v", what, err)
 	}
-	var claims map[string]any
-	if err := json.Unmarshal(raw, &claims); err != nil {
-		t.Fatalf("JWS payload: %v", err)
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("JWS %s: %v", what, err)
 	}
-	return claims
+	return m
 }
 
 // StartFlow sends the authorization request params and returns the ID of

@@ -2,7 +2,6 @@ package testenv
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -196,19 +195,7 @@ func (g *Gateway) WaitRevoked(token, resource string, within time.Duration) (tim
 // (JWTPayload gives the claims).
 func JWTHeader(t testing.TB, token string) map[string]any {
 	t.Helper()
-	head, _, ok := strings.Cut(token, ".")
-	if !ok {
-		t.Fatalf("not a compact JWS: %q", token)
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(head)
-	if err != nil {
-		t.Fatalf("JWS header: %v", err)
-	}
-	var h map[string]any
-	if err := json.Unmarshal(raw, &h); err != nil {
-		t.Fatalf("JWS header: %v", err)
-	}
-	return h
+	return jwsPart(t, token, 0, "header")
 }
 
 // RequireOAuthError fails unless r is the RFC 6749 §5.2 error code with

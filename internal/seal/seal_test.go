@@ -2,8 +2,11 @@ package seal
 
 import (
 	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
 	"encoding/base64"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -82,8 +85,9 @@ func TestRotationOldKeysStillOpen(t *testing.T) {
 	}
 }
 
-// Two keys with the same ID but different secrets: the key ID is
-// authenticated, so relabelling a value under another ID fails too.
+// Any flipped bit (header, salt, nonce, ciphertext or tag) or truncation
+// fails. The key ID is authenticated, so relabelling a value under another
+// key of the ring fails too.
 func TestOpenRefusesTampering(t *testing.T) {
 	k := ring(t, "k1", key("k1", 1), key("k2", 2))
 	sealed, _ := k.Seal(PurposeUpstreamToken, []byte("token"), nil)
@@ -118,13 +122,109 @@ func TestSealUsesFreshNonces(t *testing.T) {
 	}
 }
 
-func TestSubkeysDifferPerPurpose(t *testing.T) {
-	a, _ := subkeys(bytes.Repeat([]byte{1}, KeySize))
-	nonce := make([]byte, 12)
-	c1 := a[PurposeCookie].Seal(nil, nonce, []byte("x"), nil)
-	c2 := a[PurposeState].Seal(nil, nonce, []byte("x"), nil)
-	if bytes.Equal(c1, c2) {
-		t.Fatal("two purposes share a subkey")
+// parts is a sealed value taken apart along its layout.
+type parts struct{ head, salt, nonce, ct []byte }
+
+func split(t *testing.T, sealed []byte) parts {
+	t.Helper()
+	n := 2 + int(sealed[1])
+	if len(sealed) < n+saltSize+nonceSize+tagSize {
+		t.Fatalf("sealed value of %d bytes is too short", len(sealed))
+	}
+	return parts{
+		head:  sealed[:n],
+		salt:  sealed[n : n+saltSize],
+		nonce: sealed[n+saltSize : n+saltSize+nonceSize],
+		ct:    sealed[n+saltSize+nonceSize:],
+	}
+}
+
+func (p parts) join() []byte { return slices.Concat(p.head, p.salt, p.nonce, p.ct) }
+
+// SE-2: every value is sealed under its own key, derived from a salt the
+// value carries. Under one fixed key, GCM with random nonces is bounded to
+// 2^32 messages (NIST SP 800-38D §8.3), which refresh-rate sealing reaches
+// in about a month.
+func TestEachSealHasItsOwnKey(t *testing.T) {
+	k := ring(t, "k1", key("k1", 1))
+	master, aad := key("k1", 1).Secret, []byte("token-a")
+	a, _ := k.Seal(PurposeRefreshSuccessor, []byte("same"), aad)
+	b, _ := k.Seal(PurposeRefreshSuccessor, []byte("same"), aad)
+	pa, pb := split(t, a), split(t, b)
+	ka, _ := messageKey(master, pa.salt, PurposeRefreshSuccessor)
+	kb, _ := messageKey(master, pb.salt, PurposeRefreshSuccessor)
+	if bytes.Equal(pa.salt, pb.salt) || bytes.Equal(ka, kb) {
+		t.Fatal("two seals of the same plaintext used the same key")
+	}
+	// The key derived from a value's salt is the one that sealed it:
+	// plain GCM under it opens the value, under the other's key it does not.
+	for _, c := range []struct {
+		p          parts
+		own, other []byte
+	}{{pa, ka, kb}, {pb, kb, ka}} {
+		if got, err := gcmOpen(t, c.own, c.p, aad); err != nil || string(got) != "same" {
+			t.Fatalf("GCM under the value's own derived key: %q, %v", got, err)
+		}
+		if _, err := gcmOpen(t, c.other, c.p, aad); err == nil {
+			t.Fatal("a value opened under another value's key")
+		}
+	}
+	// Swapping the salts makes both values derive the wrong key.
+	pa.salt, pb.salt = pb.salt, pa.salt
+	for _, v := range [][]byte{pa.join(), pb.join()} {
+		if _, err := k.Open(PurposeRefreshSuccessor, v, aad); !errors.Is(err, ErrOpen) {
+			t.Fatalf("a value with another value's salt opened: %v", err)
+		}
+	}
+}
+
+func gcmOpen(t *testing.T, key []byte, p parts, aad []byte) ([]byte, error) {
+	t.Helper()
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aead.Open(nil, p.nonce, p.ct, additional(p.head, aad))
+}
+
+func TestKeysDifferPerPurpose(t *testing.T) {
+	master, salt := key("k1", 1).Secret, make([]byte, saltSize)
+	seen := map[string]Purpose{}
+	for _, p := range purposes {
+		k, err := messageKey(master, salt, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q, dup := seen[string(k)]; dup {
+			t.Fatalf("%s and %s derive the same key from one salt", p, q)
+		}
+		seen[string(k)] = p
+	}
+}
+
+// Keys are copied in: a caller reusing its buffer does not change them.
+func TestNewCopiesSecrets(t *testing.T) {
+	secret := bytes.Repeat([]byte{1}, KeySize)
+	k := ring(t, "k1", Key{ID: "k1", Secret: secret})
+	sealed, _ := k.Seal(PurposeCookie, []byte("x"), nil)
+	clear(secret)
+	if _, err := k.Open(PurposeCookie, sealed, nil); err != nil {
+		t.Fatalf("clearing the caller's buffer changed the key: %v", err)
+	}
+}
+
+func TestUnknownPurposeRefused(t *testing.T) {
+	k := ring(t, "k1", key("k1", 1))
+	if _, err := k.Seal("other", []byte("x"), nil); err == nil {
+		t.Fatal("sealed for an unknown purpose")
+	}
+	sealed, _ := k.Seal(PurposeCookie, []byte("x"), nil)
+	if _, err := k.Open("other", sealed, nil); !errors.Is(err, ErrOpen) {
+		t.Fatalf("Open with an unknown purpose: %v", err)
 	}
 }
 

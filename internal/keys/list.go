@@ -3,8 +3,12 @@ package keys
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
 	"time"
+
+	"github.com/mcpgate/mcpgate/internal/seal"
+	"github.com/mcpgate/mcpgate/internal/storage"
 )
 
 // The states a key passes through (SPEC OP-4), as List reports them.
@@ -38,7 +42,31 @@ func (m *Manager) List(ctx context.Context) ([]KeyInfo, error) {
 	if _, err := m.reload(ctx); err != nil {
 		return nil, err
 	}
-	now, s := m.now(), m.snap.Load()
+	return describe(m.snap.Load(), m.now()), nil
+}
+
+// Lister is the one store method ListStored needs: listing, no writing.
+type Lister interface {
+	ListSigningKeys(ctx context.Context) ([]storage.SigningKey, error)
+}
+
+// ListStored describes the keys in store at now as List does, for a reader
+// that must not write (`mcpgate keys list`). It builds no Manager: New
+// creates a first key in an empty store, takes the rotation lease to do
+// it, and fails outright on a key that does not open, where a listing
+// should show that key with its Problem. Taking only a Lister makes the
+// no-write promise one the compiler keeps.
+func ListStored(ctx context.Context, store Lister, kr *seal.Keyring, now time.Time) ([]KeyInfo, error) {
+	recs, err := store.ListSigningKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("keys: list signing keys: %w", err)
+	}
+	s, _ := buildSnapshot(kr, recs, &snapshot{}, now) // problems are in each entry
+	return describe(s, now), nil
+}
+
+// describe lists the keys of s as they stand at now, in signing order.
+func describe(s *snapshot, now time.Time) []KeyInfo {
 	signing := s.signingAt(now)
 	out := make([]KeyInfo, 0, len(s.keys))
 	for _, e := range s.keys {
@@ -55,7 +83,7 @@ func (m *Manager) List(ctx context.Context) ([]KeyInfo, error) {
 	slices.SortStableFunc(out, func(a, b KeyInfo) int {
 		return cmp.Or(a.ActiveAt.Compare(b.ActiveAt), cmp.Compare(a.ID, b.ID))
 	})
-	return out, nil
+	return out
 }
 
 // state names where e is at now. A key inside its signing window that

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/mcpgate/mcpgate/internal/audit"
 	"github.com/mcpgate/mcpgate/internal/clientmeta"
+	"github.com/mcpgate/mcpgate/internal/login"
+	"github.com/mcpgate/mcpgate/internal/session"
 	"github.com/mcpgate/mcpgate/internal/storage"
 )
 
@@ -48,7 +51,7 @@ func (p *Provider) consentPage(w http.ResponseWriter, r *http.Request) {
 		p.showError(w, r, perr)
 		return
 	}
-	sess, signedIn := p.Sessions.Current(r)
+	sess, signedIn := p.currentSession(r)
 	if signedIn && req.Prompt != "consent" && req.Prompt != "login" {
 		covered, err := p.consentCovers(r.Context(), client, req, sess.Subject)
 		if err != nil {
@@ -71,6 +74,42 @@ func (p *Provider) consentPage(w http.ResponseWriter, r *http.Request) {
 	p.renderConsent(w, r, req, client, sess, signedIn)
 }
 
+// currentSession is the browser's session, unless the kill switch has
+// revoked the login it came from (a session the kill switch's delete
+// raced past), or the user no longer exists at their provider.
+func (p *Provider) currentSession(r *http.Request) (storage.BrowserSession, bool) {
+	sess, ok := p.Sessions.Current(r)
+	if !ok {
+		return sess, false
+	}
+	if p.Verifier.Revoked.AuthRevoked(sess.Subject, sess.AuthTime) || !p.userStillExists(r, sess) {
+		p.Store.DeleteBrowserSession(r.Context(), sess.ID)
+		return storage.BrowserSession{}, false
+	}
+	return sess, true
+}
+
+// userStillExists re-checks a session older than userCheckEvery with its
+// provider (SPEC AS-6 asks this of refresh; a browser session can start
+// new grants for up to its absolute lifetime, so it gets the same check).
+// A provider that cannot be reached keeps the session: the next flow asks
+// again.
+func (p *Provider) userStillExists(r *http.Request, sess storage.BrowserSession) bool {
+	if p.Now().Sub(sess.AuthTime) < userCheckEvery {
+		return true
+	}
+	conn, known := p.connectors[sess.ProviderID]
+	if !known {
+		return false
+	}
+	rc, ok := conn.(login.RefreshConnector)
+	if !ok {
+		return true
+	}
+	_, err := rc.Refresh(r.Context(), login.Identity{Subject: strings.TrimPrefix(sess.Subject, sess.ProviderID+":"), Groups: sess.Groups})
+	return !errors.Is(err, login.ErrUserGone)
+}
+
 // consentCovers reports whether the user's standing approval covers this
 // request: the same client, redirect URI and resource, and every scope
 // approved before (anything broader asks again). First-party clients
@@ -79,7 +118,17 @@ func (p *Provider) consentCovers(ctx context.Context, client Client, req storage
 	if client.FirstParty {
 		return true, nil
 	}
-	return p.Consents.Covers(ctx, subject, client.ID, consentRedirect(client, req.RedirectURI), req.Resource, req.Scopes)
+	stored, err := p.Store.GetConsent(ctx, subject, client.ID, consentRedirect(client, req.RedirectURI), req.Resource)
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	// The hierarchy holds here too (SPEC AS-9): approving files:write
+	// covers a later request for files:read.
+	stored.Scopes = p.scopes.Expand(stored.Scopes)
+	return session.ConsentCovers(stored, req.Scopes, p.Now()), nil
 }
 
 // consentRedirect is the redirect URI an approval is stored under: the
@@ -123,7 +172,7 @@ func (p *Provider) consentSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.ConsentGranted = true
-	if sess, ok := p.Sessions.Current(r); ok && req.Prompt != "login" {
+	if sess, ok := p.currentSession(r); ok && req.Prompt != "login" {
 		p.finish(w, r, req, client, sess, true)
 		return
 	}

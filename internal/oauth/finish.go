@@ -3,6 +3,7 @@ package oauth
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -20,10 +21,20 @@ import (
 // restrictions exclude (SPEC AS-9).
 func (p *Provider) finish(w http.ResponseWriter, r *http.Request, req storage.AuthRequest, client Client, sess storage.BrowserSession, approvedNow bool) {
 	ctx := r.Context()
+	// Claim the pending authorization first: the delete succeeds for one
+	// caller only, so a double-submitted consent form (or two tabs) cannot
+	// turn one authorization into several codes.
+	if err := p.Store.DeleteAuthRequest(ctx, req.ID); err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			p.showError(w, r, pageError("invalid_request", "This sign-in was already completed. Start again from the application."))
+			return
+		}
+		p.showError(w, r, p.fail(r, "claim auth request", err))
+		return
+	}
 	principal := Principal{Subject: sess.Subject, Provider: sess.ProviderID, Groups: sess.Groups}
 	granted := p.scopes.Grantable(req.Scopes, principal)
 	if len(req.Scopes) > 0 && len(granted) == 0 {
-		p.Store.DeleteAuthRequest(ctx, req.ID)
 		p.record(r, audit.Event{Type: audit.OAuthFlowFailed, User: sess.Subject, Client: client.ID, Provider: sess.ProviderID,
 			Details: map[string]any{"reason": "no_grantable_scope", "requested": req.Scopes}})
 		p.redirectError(w, r, req.RedirectURI, req.State, errAccessDenied("The user may not grant any of the requested scopes."))
@@ -60,9 +71,6 @@ func (p *Provider) finish(w http.ResponseWriter, r *http.Request, req storage.Au
 		p.showError(w, r, p.fail(r, "create code", err))
 		return
 	}
-	// The pending authorization is single-use: a second visit to its
-	// consent or login step finds nothing.
-	p.Store.DeleteAuthRequest(ctx, req.ID)
 	p.record(r, audit.Event{Type: audit.OAuthFlowCompleted, User: sess.Subject, Client: client.ID, Provider: sess.ProviderID,
 		Details: map[string]any{"resource": req.Resource, "scopes": granted}})
 	q := url.Values{"code": {code}, "iss": {p.issuer}}

@@ -36,9 +36,7 @@ func (p *Provider) codeGrant(r *http.Request, c Client) (grant, *Error) {
 	if ac.ExpiresAt.Before(p.Now()) || ac.ClientID != c.ID {
 		return grant{}, errInvalidGrant("The authorization code is invalid.")
 	}
-	if f.Get("redirect_uri") != ac.RedirectURI {
-		// RFC 6749 §4.1.3: the redirect URI must be identical to the one
-		// the code was issued to.
+	if !redirectMatchesCode(f.Get("redirect_uri"), ac, c) {
 		return grant{}, errInvalidGrant("The redirect_uri does not match the authorization request.")
 	}
 	if !verifyPKCE(f.Get("code_verifier"), ac.CodeChallenge) {
@@ -46,6 +44,12 @@ func (p *Provider) codeGrant(r *http.Request, c Client) (grant, *Error) {
 	}
 	if e := p.checkResource(r, ac.Resource); e != nil {
 		return grant{}, e
+	}
+	// The kill switch may have run, or a replay of this very code on
+	// another instance may have revoked its grant, between the code's
+	// issue and now (SPEC AS-5a).
+	if rc := p.Verifier.Revoked; rc.AuthRevoked(ac.Subject, ac.AuthTime) || rc.FamilyRevoked(ac.FamilyID) {
+		return grant{}, errInvalidGrant("The authorization code is invalid.")
 	}
 	g := grant{Event: audit.TokenIssued, Grant: tokens.Grant{
 		Subject: ac.Subject, ClientID: c.ID, Resource: ac.Resource, FamilyID: ac.FamilyID,
@@ -85,6 +89,19 @@ func (p *Provider) codeReplayed(r *http.Request, c Client, ac storage.AuthCode) 
 		Details: map[string]any{"reason": "authorization_code_replay", "code_client": ac.ClientID}})
 	p.record(r, audit.Event{Type: audit.TokenRevoked, User: ac.Subject, Session: ac.FamilyID, Client: ac.ClientID,
 		Details: map[string]any{"reason": "code_replay"}})
+}
+
+// redirectMatchesCode: the redirect URI sent to the token endpoint must be
+// identical to the one the code was issued to (RFC 6749 §4.1.3). OAuth 2.1
+// §4.1.3 lets a client omit it when its authorization request did; a
+// client with a single registered redirect URI may have done so, so its
+// omission is accepted when the code went to that URI (PKCE still binds
+// the code to the client instance).
+func redirectMatchesCode(sent string, ac storage.AuthCode, c Client) bool {
+	if sent == "" {
+		return len(c.RedirectURIs) == 1 && c.RedirectURIs[0] == ac.RedirectURI
+	}
+	return sent == ac.RedirectURI
 }
 
 // verifyPKCE checks the verifier against the S256 challenge (RFC 7636

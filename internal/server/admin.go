@@ -105,10 +105,12 @@ func (a *Admin) RevokeUser(ctx context.Context, subject string) (KillResult, err
 	return res, err
 }
 
-// KillSwitch ends everything a user holds: it sets the user's revocation
-// epoch (every access token issued before now is rejected on every
-// instance within the revocation poll) and revokes the refresh families,
-// then deletes consents, browser sessions and upstream tokens, so the
+// KillSwitch ends everything a user holds: it deletes the browser
+// sessions first (so no new grant can start from one), sets the user's
+// revocation epoch (every access token issued, and every login made,
+// before now is rejected on every instance within the revocation poll;
+// codes and families from such a login are refused) and revokes the
+// refresh families, then deletes consents and upstream tokens, so the
 // user must log in and approve again. An empty subject is refused: a kill
 // switch must never match everyone.
 func KillSwitch(ctx context.Context, store storage.Store, r *tokens.Refresher, subject string) (KillResult, error) {
@@ -116,6 +118,10 @@ func KillSwitch(ctx context.Context, store storage.Store, r *tokens.Refresher, s
 		return KillResult{}, errors.New("kill switch: empty subject")
 	}
 	var res KillResult
+	var err error
+	if res.BrowserSessions, err = store.DeleteBrowserSessions(ctx, subject); err != nil {
+		return res, fmt.Errorf("delete browser sessions: %w", err)
+	}
 	families, err := r.RevokeUser(ctx, subject, "kill_switch")
 	if err != nil {
 		return res, fmt.Errorf("revoke grants: %w", err)
@@ -123,9 +129,6 @@ func KillSwitch(ctx context.Context, store storage.Store, r *tokens.Refresher, s
 	res.Families = len(families)
 	if res.Consents, err = store.DeleteConsents(ctx, storage.ConsentFilter{Subject: subject}); err != nil {
 		return res, fmt.Errorf("delete consents: %w", err)
-	}
-	if res.BrowserSessions, err = store.DeleteBrowserSessions(ctx, subject); err != nil {
-		return res, fmt.Errorf("delete browser sessions: %w", err)
 	}
 	if res.UpstreamTokens, err = store.DeleteUpstreamTokens(ctx, subject); err != nil {
 		return res, fmt.Errorf("delete upstream tokens: %w", err)

@@ -23,6 +23,9 @@ const (
 const (
 	ReasonReuse = "refresh_token_reuse"
 	ReasonIdle  = "idle"
+	// ReasonRevokedInLog: the revocation log revoked the family, or its
+	// user's login, before the family record knew.
+	ReasonRevokedInLog = "revoked_in_log"
 )
 
 // Refresh errors. ErrReuse also matches ErrInvalidGrant: the client is told
@@ -162,6 +165,15 @@ func (r *Refresher) lookup(ctx context.Context, handle, clientID string) (storag
 // checkFamily refuses a revoked or expired family, and revokes an idle one.
 func (r *Refresher) checkFamily(ctx context.Context, fam storage.RefreshFamily, tok storage.RefreshToken, t time.Time) error {
 	if fam.Revoked() || expired(fam.ExpiresAt, t) || expired(tok.ExpiresAt, t) {
+		return ErrInvalidGrant
+	}
+	// The log can know better than the record: a replayed code revoked
+	// this family before its first exchange had created it, or the kill
+	// switch ran while the code was in flight. Record it and refuse.
+	if r.Cache != nil && (r.Cache.FamilyRevoked(fam.ID) || r.Cache.AuthRevoked(fam.Subject, fam.AuthTime)) {
+		if _, err := r.revokeFamily(ctx, fam.ID, ReasonRevokedInLog, t); err != nil {
+			return err
+		}
 		return ErrInvalidGrant
 	}
 	last := fam.LastUsedAt

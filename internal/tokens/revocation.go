@@ -79,14 +79,36 @@ func NewRevocationCache(store storage.RevocationStore, o CacheOptions) *Revocati
 }
 
 // IsRevoked reports whether c's family (sid) or jti is revoked, or c was
-// issued at or before its subject's epoch (see RevocationCache).
+// issued, or its user authenticated, at or before its subject's epoch (see
+// RevocationCache). The auth_time rule catches a grant that began before
+// the kill switch but was redeemed after it: an authorization code issued
+// a moment before, exchanged a moment after, would otherwise mint tokens
+// with a fresh iat.
 func (rc *RevocationCache) IsRevoked(c Claims) bool {
 	rc.mu.RLock()
 	_, fam := rc.families[c.SID]
 	_, jti := rc.jtis[c.JTI]
 	e, user := rc.users[c.Subject]
 	rc.mu.RUnlock()
-	return fam || jti || (user && c.IssuedAt <= e.notBefore)
+	return fam || jti || (user && (c.IssuedAt <= e.notBefore || (c.AuthTime != 0 && c.AuthTime <= e.notBefore)))
+}
+
+// AuthRevoked reports whether a login of subject at authTime is at or
+// before the subject's epoch: a code, family or browser session from that
+// login must not yield tokens any more (the kill switch, SPEC AS-5a).
+func (rc *RevocationCache) AuthRevoked(subject string, authTime time.Time) bool {
+	rc.mu.RLock()
+	e, ok := rc.users[subject]
+	rc.mu.RUnlock()
+	return ok && authTime.Unix() <= e.notBefore
+}
+
+// FamilyRevoked reports whether the log revokes family id (a sid).
+func (rc *RevocationCache) FamilyRevoked(id string) bool {
+	rc.mu.RLock()
+	_, ok := rc.families[id]
+	rc.mu.RUnlock()
+	return ok
 }
 
 // Ready reports whether the first Refresh has succeeded. Until then the

@@ -34,9 +34,14 @@ func (r *Refresher) RevokeUser(ctx context.Context, subject, reason string) ([]s
 		return nil, fmt.Errorf("tokens: revoke families: %w", err)
 	}
 	t = now(r.Now)
+	// The epoch outlives every grant that could predate it: a family
+	// created from a code issued just before the kill switch, on an
+	// instance that had not seen it yet, lives up to the refresh TTL, and
+	// its refreshes are refused by its auth_time for as long as the entry
+	// lives.
 	user := storage.Revocation{
 		Kind: storage.RevokeUser, Key: subject, Reason: reason,
-		NotBefore: t, CreatedAt: t, ExpiresAt: r.logExpiry(t),
+		NotBefore: t, CreatedAt: t, ExpiresAt: r.grantExpiry(t),
 	}
 	if err := r.publish(ctx, user); err != nil {
 		return ids, err
@@ -83,9 +88,14 @@ func (r *Refresher) revokeFamily(ctx context.Context, id, reason string, t time.
 	if errors.Is(err, storage.ErrNotFound) {
 		// A grant without refresh tokens (a client not registered for the
 		// refresh_token grant) has a sid but no family record; its access
-		// tokens still die through the log.
+		// tokens still die through the log. So does a family not created
+		// yet: a replayed code racing the first exchange of that code. The
+		// entry then lives as long as that family could, and Rotate
+		// refuses a family the log revokes.
 		rev := storage.RefreshFamily{ID: id, RevokedAt: t, RevokeReason: reason}
-		return rev, r.publish(ctx, r.familyRevocation(id, reason, t))
+		entry := r.familyRevocation(id, reason, t)
+		entry.ExpiresAt = r.grantExpiry(t)
+		return rev, r.publish(ctx, entry)
 	}
 	if err != nil {
 		return storage.RefreshFamily{}, fmt.Errorf("tokens: revoke family: %w", err)
@@ -117,6 +127,12 @@ func (r *Refresher) publish(ctx context.Context, rev storage.Revocation) error {
 		return fmt.Errorf("tokens: write revocation log: %w", err)
 	}
 	return nil
+}
+
+// grantExpiry is when no refresh family that exists, or is created, by t
+// can still be used: its absolute lifetime, plus the skews of logExpiry.
+func (r *Refresher) grantExpiry(t time.Time) time.Time {
+	return r.logExpiry(t.Add(orDefault(r.TTL, DefaultRefreshTTL)))
 }
 
 // logExpiry is when no access token a revocation at t can affect is still

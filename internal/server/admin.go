@@ -94,7 +94,8 @@ type KillResult struct {
 // RevokeUser is the kill switch (SPEC AS-5a, OP-3).
 func (a *Admin) RevokeUser(ctx context.Context, subject string) (KillResult, error) {
 	accessTTL := time.Duration(a.cfg.Signing.AccessTokenTTL)
-	r := &tokens.Refresher{Store: a.store, Revocations: a.store, Seal: a.seal, AccessTTL: accessTTL, Now: a.now}
+	r := &tokens.Refresher{Store: a.store, Revocations: a.store, Seal: a.seal, AccessTTL: accessTTL,
+		TTL: time.Duration(a.cfg.Signing.RefreshTokenTTL), Now: a.now}
 	res, err := KillSwitch(ctx, a.store, r, subject)
 	if err == nil {
 		a.recordAdmin(ctx, "sessions_revoke", subject, map[string]any{

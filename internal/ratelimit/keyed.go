@@ -7,17 +7,37 @@ import (
 	"golang.org/x/time/rate"
 )
 
+// DefaultMaxKeys is the number of buckets a Keyed holds when MaxKeys is
+// unset: a bucket costs a few hundred bytes, so a few megabytes at most.
+const DefaultMaxKeys = 10000
+
 // Keyed is an in-memory token bucket per key (a client IP, a client ID).
-// Memory is bounded: past MaxKeys, idle buckets (full again) are dropped,
-// and if none is idle the oldest is, so a flood of new keys cannot grow
-// the map without bound; a dropped key starts with a full bucket again,
-// which errs towards letting a request through, never towards refusing a
-// legitimate one forever.
+// Callers keying by client address should pass clientip.Key, so an IPv6
+// client counts once per /64 rather than once per address it can choose.
+//
+// Memory is bounded: when MaxKeys buckets are held and a new key arrives,
+// every idle bucket (full again, so forgetting it changes nothing) is
+// dropped, and if none is idle the least recently used one is. That scan
+// is O(MaxKeys) under the lock, but it runs only when the map is full; a
+// sweep that finds idle buckets empties many slots at once, and only a
+// sustained flood of distinct, still-limited keys pays it on every new
+// key (tens of microseconds at the default size).
+//
+// The price of the bound: a flood of new keys can evict a key that is
+// being limited, which then starts again with a full bucket. Eviction
+// takes the least recently used key, so a limited client that keeps
+// sending is evicted last, but an attacker with
+// more than MaxKeys addresses (or /64s) can reset its own buckets. That is
+// accepted: unbounded memory would let the same attacker take the whole
+// process down, whereas a reset bucket errs towards letting a request
+// through, never towards refusing a legitimate client forever. Limits
+// that must hold against such an attacker belong in a shared store with
+// its own memory budget (the Redis backend, SPEC RL-1).
 type Keyed struct {
 	// Rate is the sustained rate per key, Burst the bucket size.
 	Rate  rate.Limit
 	Burst int
-	// MaxKeys bounds the number of buckets. Default 10000.
+	// MaxKeys bounds the number of buckets. Default DefaultMaxKeys.
 	MaxKeys int
 	// Now is the clock; default time.Now.
 	Now func() time.Time
@@ -50,6 +70,14 @@ func (k *Keyed) Allow(key string) (ok bool, retryAfter time.Duration) {
 	return true, 0
 }
 
+// maxKeys is the bound in force, the one place MaxKeys' default lives.
+func (k *Keyed) maxKeys() int {
+	if k.MaxKeys <= 0 {
+		return DefaultMaxKeys
+	}
+	return k.MaxKeys
+}
+
 func (k *Keyed) bucket(key string, now time.Time) *bucket {
 	if k.buckets == nil {
 		k.buckets = make(map[string]*bucket)
@@ -59,11 +87,7 @@ func (k *Keyed) bucket(key string, now time.Time) *bucket {
 		b.seen = k.seq
 		return b
 	}
-	max := k.MaxKeys
-	if max <= 0 {
-		max = 10000
-	}
-	if len(k.buckets) >= max {
+	if len(k.buckets) >= k.maxKeys() {
 		k.evict(now)
 	}
 	b := &bucket{lim: rate.NewLimiter(k.Rate, k.Burst), seen: k.seq}
@@ -71,8 +95,8 @@ func (k *Keyed) bucket(key string, now time.Time) *bucket {
 	return b
 }
 
-// evict drops every bucket that has refilled (forgetting it changes
-// nothing), or else the least recently seen one.
+// evict makes room for one bucket: it drops every bucket that has refilled
+// and, only if that freed nothing, the least recently seen one.
 func (k *Keyed) evict(now time.Time) {
 	var oldestKey string
 	var oldest uint64
@@ -85,7 +109,7 @@ func (k *Keyed) evict(now time.Time) {
 			oldestKey, oldest = key, b.seen
 		}
 	}
-	if len(k.buckets) >= max(k.MaxKeys, 1) && oldestKey != "" {
+	if len(k.buckets) >= k.maxKeys() && oldestKey != "" {
 		delete(k.buckets, oldestKey)
 	}
 }

@@ -1,9 +1,12 @@
 package oauth
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"slices"
+	"sync"
+	"time"
 
 	"github.com/mcpgate/mcpgate/internal/audit"
 	"github.com/mcpgate/mcpgate/internal/clientmeta"
@@ -19,12 +22,53 @@ const (
 	maxParamLen = 2048
 )
 
+// Limits on the authorization endpoint, which anyone may call without
+// credentials and which writes a pending authorization to the store for
+// every valid request (and, for an https client_id not seen before,
+// fetches its metadata document). They are constants until the
+// Hardening issue makes limits configurable (SPEC RL-1).
+const (
+	// authorizeBurst and authorizeInterval limit each client address (an
+	// IPv6 /64, clientKey): a burst of 100, then one a second. A person
+	// signs in a few times a day and even a NAT full of them stays far
+	// below; a script filling the store or making the gateway fetch
+	// metadata documents from arbitrary URLs gets 100 and then crawls.
+	authorizeBurst    = 100
+	authorizeInterval = time.Second
+	// maxPendingAuthorizations caps the unexpired pending authorizations
+	// of all clients together: the per-address limit bounds one
+	// attacker, this bounds the store against many addresses at once.
+	// Each lives at most authRequestTTL (10 min), so the cap allows a
+	// sustained 16 new sign-ins a second across the deployment; past it
+	// new ones are refused until old ones finish or expire, while flows
+	// already started carry on.
+	maxPendingAuthorizations = 10_000
+	// pendingRecountEvery is how old the pending count may be. Counting
+	// is an index range scan that grows with the count: measured on
+	// SQLite, 15 µs with none pending but 1 ms at 9,000, which made a
+	// whole authorization request 5 times dearer near the cap, that is
+	// exactly when the gateway is under attack.
+	pendingRecountEvery = time.Second
+)
+
 // authorize is the authorization endpoint (RFC 6749 §4.1.1, OAuth 2.1).
 // It checks the client and redirect URI first: until both are known good,
 // errors are shown on a page, never redirected (§4.1.2.1). Then it checks
 // the rest, records a pending authorization bound to this browser, and
 // sends the user to the consent step (SPEC AS-3).
 func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
+	// First, before any work: the limit also bounds, per address, the
+	// metadata-document fetches an unknown https client_id triggers
+	// (authorizeClient), so past a burst of 100 one attacker cannot drive
+	// the gateway to fetch URLs faster than one a second (SPEC AS-7,
+	// RL-1).
+	if ok, retry := p.authorizations.Allow(clientKey(r)); !ok {
+		p.record(r, audit.Event{Type: audit.RateLimitExceeded, Risk: 40, Details: map[string]any{"endpoint": "authorize", "limit": "per_ip"}})
+		setRetryAfter(w, retry)
+		p.showError(w, r, &Error{Code: "too_many_requests", Status: http.StatusTooManyRequests, NoRedirect: true,
+			Description: "Too many sign-in requests from this address. Wait a moment and start again from the application."})
+		return
+	}
 	if err := r.ParseForm(); err != nil {
 		p.showError(w, r, pageError("invalid_request", "The request could not be read."))
 		return
@@ -59,6 +103,10 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := p.Now()
+	if e := p.checkPendingCap(r, now); e != nil {
+		p.showError(w, r, e)
+		return
+	}
 	req.ID = randomID()
 	req.ClientID = client.ID
 	req.RedirectURI = redirectURI
@@ -70,10 +118,61 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		p.showError(w, r, p.fail(r, "create auth request", err))
 		return
 	}
+	p.pending.add()
 	p.record(r, audit.Event{Type: audit.OAuthFlowStarted, Client: client.ID, Details: map[string]any{
 		"resource": req.Resource, "scopes": req.Scopes, "registration": string(client.Source),
 	}})
 	p.redirect(w, r, p.url("/oauth/consent?req="+req.ID))
+}
+
+// checkPendingCap refuses a new pending authorization while
+// maxPendingAuthorizations unexpired ones exist. It runs only for a
+// request that passed every other check, just before the write it guards,
+// so refused and invalid requests cost no count.
+func (p *Provider) checkPendingCap(r *http.Request, now time.Time) *Error {
+	full, err := p.pending.full(r.Context(), p.Store, now)
+	if err != nil {
+		return p.fail(r, "count auth requests", err)
+	}
+	if !full {
+		return nil
+	}
+	p.record(r, audit.Event{Type: audit.RateLimitExceeded, Risk: 60, Details: map[string]any{"endpoint": "authorize", "limit": "pending_authorizations"}})
+	return &Error{Code: "temporarily_unavailable", Status: http.StatusServiceUnavailable, NoRedirect: true,
+		Description: "The sign-in service is busy. Try again in a few minutes."}
+}
+
+// pendingCounter knows roughly how many pending authorizations exist: a
+// store count at most pendingRecountEvery old, plus those this instance
+// created since. Requests arriving together wait for one count instead
+// of each making their own. The figure misses, for up to a second, what
+// other instances created and what expired, so the cap is a bound on the
+// store that may be overshot by about a second's worth of new flows, not
+// an exact quota; an expired flow frees its slot within a second.
+type pendingCounter struct {
+	mu sync.Mutex
+	n  int
+	at time.Time // when n was counted; zero: never
+}
+
+func (c *pendingCounter) full(ctx context.Context, s storage.Store, now time.Time) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.at.IsZero() || now.Sub(c.at) >= pendingRecountEvery || now.Before(c.at) {
+		n, err := s.CountAuthRequests(ctx, now)
+		if err != nil {
+			return false, err
+		}
+		c.n, c.at = n, now
+	}
+	return c.n >= maxPendingAuthorizations, nil
+}
+
+// add counts a pending authorization this instance has just created.
+func (c *pendingCounter) add() {
+	c.mu.Lock()
+	c.n++
+	c.mu.Unlock()
 }
 
 // authorizeClient resolves the client and the redirect URI. Errors here

@@ -2,10 +2,13 @@ package oauth
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/mcpgate/mcpgate/internal/audit"
 	"github.com/mcpgate/mcpgate/internal/login"
@@ -77,7 +80,7 @@ func (p *Provider) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	username, password, ip := f.Get("username"), f.Get("password"), clientIP(r)
 	if allowed, _ := p.Throttle.Allow(username, ip); !allowed {
 		p.record(r, audit.Event{Type: audit.LoginFailed, Client: client.ID, Provider: conn.ID(), Risk: 50,
-			Details: map[string]any{"reason": "locked_out", "username": username}})
+			Details: withUsername(map[string]any{"reason": "locked_out"}, username)})
 		p.redirect(w, r, retry)
 		return
 	}
@@ -93,12 +96,52 @@ func (p *Provider) loginSubmit(w http.ResponseWriter, r *http.Request) {
 			risk = 70
 		}
 		p.record(r, audit.Event{Type: audit.LoginFailed, Client: client.ID, Provider: conn.ID(), Risk: risk,
-			Details: map[string]any{"reason": "bad_credentials", "username": username, "locked": locked}})
+			Details: withUsername(map[string]any{"reason": "bad_credentials", "locked": locked}, username)})
 		p.redirect(w, r, retry)
 		return
 	}
 	p.Throttle.Success(username, ip)
 	p.completeLogin(w, r, req, client, conn.ID(), id)
+}
+
+// maxAuditUsername is the longest username an audit event records as
+// typed.
+const maxAuditUsername = 64
+
+// withUsername adds the username of a failed login to audit details. A
+// username is what an investigator needs (who is being guessed at), but
+// the field takes whatever is typed or posted into it, and the audit log
+// is append-only and shipped elsewhere. So only a plausible username (at
+// most 64 bytes of printable UTF-8) is recorded as is. Anything else, a
+// pasted token or passphrase, a payload or a flood of bytes meant to
+// bloat the log, is recorded as username_truncated plus the first 64 bits
+// of its SHA-256: no readable prefix of a secret reaches the log, yet
+// repeated attempts with the same value still correlate. (A short
+// password typed into the username field still looks like a username and
+// is recorded; telling them apart would need the user directory.)
+func withUsername(details map[string]any, username string) map[string]any {
+	if len(username) <= maxAuditUsername && printable(username) {
+		details["username"] = username
+		return details
+	}
+	sum := sha256.Sum256([]byte(username))
+	details["username_truncated"] = true
+	details["username_sha256"] = hex.EncodeToString(sum[:8])
+	return details
+}
+
+// printable reports whether s is valid UTF-8 of printable characters
+// (no control characters, no line or paragraph separators).
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, c := range s {
+		if !unicode.IsPrint(c) {
+			return false
+		}
+	}
+	return true
 }
 
 // upstreamSecrets travel sealed in the pending authorization between the

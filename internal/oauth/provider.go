@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -83,8 +85,12 @@ type Provider struct {
 	pages        *pages
 	// grants maps grant_type to the grant type's handler (token.go).
 	grants map[string]grantHandler
-	// registrations limits dynamic registration per client IP.
-	registrations *ratelimit.Keyed
+	// registrations limits dynamic registration, authorizations the
+	// authorization endpoint, per client IP (clientKey).
+	registrations  *ratelimit.Keyed
+	authorizations *ratelimit.Keyed
+	// pending caps the pending authorizations (authorize.go).
+	pending pendingCounter
 }
 
 // New builds the authorization server. cfg must be validated.
@@ -113,6 +119,7 @@ func New(d Deps) (*Provider, error) {
 	}
 	p.policyGroups = policyGroups(cfg)
 	p.registrations = &ratelimit.Keyed{Rate: rate.Every(registrationInterval), Burst: registrationBurst, Now: d.Now}
+	p.authorizations = &ratelimit.Keyed{Rate: rate.Every(authorizeInterval), Burst: authorizeBurst, Now: d.Now}
 	p.grants = map[string]grantHandler{
 		"authorization_code": p.codeGrant,
 		"refresh_token":      p.refreshGrant,
@@ -135,17 +142,20 @@ type Route struct {
 // both reserved in the config so no upstream can shadow them.
 func (p *Provider) Routes() []Route {
 	pageRoute := func(h http.HandlerFunc) http.Handler { return pageHeaders(h) }
+	// formRoute is a page that takes a form: its body is capped before any
+	// handler parses it (SPEC HD-2).
+	formRoute := func(h http.HandlerFunc) http.Handler { return pageHeaders(p.limitBody(maxPageFormBytes, h)) }
 	routes := []Route{
 		{"GET /.well-known/oauth-authorization-server", "as_metadata", cors(http.HandlerFunc(p.metadata))},
 		{"GET /oauth/jwks", "jwks", cors(http.HandlerFunc(p.jwks))},
 		{"GET /oauth/authorize", "authorize", pageRoute(p.authorize)},
-		{"POST /oauth/authorize", "authorize", pageRoute(p.authorize)},
+		{"POST /oauth/authorize", "authorize", formRoute(p.authorize)},
 		{"GET /oauth/consent", "consent", pageRoute(p.consentPage)},
-		{"POST /oauth/consent", "consent", csrf(pageRoute(p.consentSubmit))},
+		{"POST /oauth/consent", "consent", csrf(formRoute(p.consentSubmit))},
 		{"GET /oauth/login", "login", pageRoute(p.loginPage)},
-		{"POST /oauth/login", "login", csrf(pageRoute(p.loginSubmit))},
+		{"POST /oauth/login", "login", csrf(formRoute(p.loginSubmit))},
 		{"GET /oauth/callback/{provider}", "callback", pageRoute(p.callback)},
-		{"POST /oauth/logout", "logout", csrf(pageRoute(p.logout))},
+		{"POST /oauth/logout", "logout", csrf(formRoute(p.logout))},
 		{"POST /oauth/token", "token", cors(http.HandlerFunc(p.token))},
 		{"POST /oauth/revoke", "revoke", cors(http.HandlerFunc(p.revoke))},
 		{"POST /oauth/introspect", "introspect", http.HandlerFunc(p.introspect)},
@@ -189,6 +199,17 @@ func (p *Provider) fail(r *http.Request, what string, err error) *Error {
 // through trusted_proxies (internal/clientip): login throttling, rate
 // limits and audit events all see the same address.
 func clientIP(r *http.Request) string { return clientip.From(r) }
+
+// clientKey is what per-IP rate limits count a request under: its client
+// address, or for IPv6 the address's /64, which one host owns whole and
+// could otherwise rotate through for a fresh bucket per request.
+func clientKey(r *http.Request) string { return clientip.Key(clientIP(r)) }
+
+// setRetryAfter sets Retry-After (RFC 9110 §10.2.3) to d in whole seconds,
+// rounded up so a client that obeys it finds a token waiting.
+func setRetryAfter(w http.ResponseWriter, d time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
+}
 
 func policyGroups(cfg *config.Config) map[string]bool {
 	out := map[string]bool{}

@@ -4,10 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"math"
 	"mime"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/mcpgate/mcpgate/internal/audit"
@@ -43,9 +41,9 @@ func (p *Provider) register(w http.ResponseWriter, r *http.Request) {
 	// Registration is unauthenticated and writes to the store: limit it per
 	// client IP so a script cannot fill the store or the consent pages with
 	// fake clients (SPEC AS-7).
-	if ok, retry := p.registrations.Allow(clientIP(r)); !ok {
+	if ok, retry := p.registrations.Allow(clientKey(r)); !ok {
 		p.record(r, audit.Event{Type: audit.RateLimitExceeded, Risk: 40, Details: map[string]any{"endpoint": "register"}})
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
+		setRetryAfter(w, retry)
 		p.registerError(w, r, &Error{Code: "too_many_requests", Description: "Too many registrations from this address; try again later.", Status: http.StatusTooManyRequests})
 		return
 	}

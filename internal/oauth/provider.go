@@ -34,6 +34,9 @@ const (
 	// userCheckEvery: a refresh re-checks the user with the provider at
 	// least this often (SPEC AS-6).
 	userCheckEvery = 15 * time.Minute
+	// userCheckFailOpen: while the provider cannot be reached, a grant
+	// keeps refreshing for at most this long after its last good check.
+	userCheckFailOpen = time.Hour
 )
 
 // Keys is what the endpoints need from the signing keys.

@@ -123,8 +123,14 @@ func (p *Provider) recheckUser(r *http.Request, fam storage.RefreshFamily) (stor
 		return fam, p.revokeForUser(r, fam, "user_gone")
 	}
 	if err != nil {
-		// The provider is unreachable: keep serving within the family's
-		// limits rather than log everyone out; the next refresh retries.
+		// The provider cannot answer. A short outage should not log
+		// everyone out, so the grant keeps working, but not for long: an
+		// attacker who can keep the IdP from answering must not keep a
+		// disabled user's grant alive (SPEC AS-6: a failed check revokes).
+		if now.Sub(fam.UserCheckedAt) >= userCheckFailOpen {
+			p.Log.Warn("user re-check failing for too long: revoking the grant", "provider", fam.ProviderID, "family", fam.ID, "err", err)
+			return fam, p.revokeForUser(r, fam, "user_check_failed")
+		}
 		p.Log.Warn("user re-check failed", "provider", fam.ProviderID, "err", err)
 		return fam, nil
 	}

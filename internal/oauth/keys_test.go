@@ -14,6 +14,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/mcpgate/mcpgate/internal/config"
+	"github.com/mcpgate/mcpgate/internal/oauth"
 	"github.com/mcpgate/mcpgate/internal/server"
 	"github.com/mcpgate/mcpgate/internal/testenv"
 	"github.com/mcpgate/mcpgate/internal/tokens"
@@ -131,6 +132,11 @@ func TestKeyRotationEndToEnd(t *testing.T) {
 	}
 	if !k2.ActiveAt.After(clock.Now()) {
 		t.Fatalf("the new key signs from %v, not after now %v: it would sign before verifiers can fetch it", k2.ActiveAt, clock.Now())
+	}
+	// A verifier caching the JWKS for its max-age must have refetched it
+	// before the first token the new key signs.
+	if lead := k2.ActiveAt.Sub(k2.CreatedAt); lead < oauth.JWKSMaxAge {
+		t.Fatalf("the new key is published %v ahead of signing, less than the JWKS max-age %v", lead, oauth.JWKSMaxAge)
 	}
 
 	// Published at once; the old key still signs.

@@ -2,6 +2,8 @@ package oauth
 
 import (
 	"net/http"
+	"strconv"
+	"time"
 )
 
 // asMetadata is the RFC 8414 §2 document.
@@ -56,11 +58,15 @@ func (p *Provider) metadata(w http.ResponseWriter, r *http.Request) {
 	writeIndented(w, m)
 }
 
+// JWKSMaxAge is how long a verifier may cache the JWKS document. Key
+// rotation publishes a new key at least this long before it signs.
+const JWKSMaxAge = 60 * time.Second
+
 // jwks serves the public signing keys (RFC 7517). Caches may keep it only
 // briefly: a rotation publishes the next key ahead of use, and a verifier
 // elsewhere must see it before tokens signed with it arrive.
 func (p *Provider) jwks(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/jwk-set+json")
-	w.Header().Set("Cache-Control", "public, max-age=60")
+	w.Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(int(JWKSMaxAge.Seconds())))
 	w.Write(p.Keys.JWKS())
 }

@@ -55,11 +55,8 @@ func OpenAdmin(ctx context.Context, cfg *config.Config, opts Options) (*Admin, e
 func (a *Admin) Close() error { return errors.Join(a.audit.Close(), a.store.Close()) }
 
 func (a *Admin) keys(ctx context.Context) (*keys.Manager, error) {
-	return keys.New(ctx, keys.Options{
-		Store: a.store, Seal: a.seal, Algorithm: a.cfg.Signing.Algorithm,
-		TokenTTL: time.Duration(a.cfg.Signing.AccessTokenTTL), Now: a.now,
-		Audit: func(ctx context.Context, e audit.Event) { a.audit.Record(ctx, e) },
-	})
+	return keys.New(ctx, keyOptions(a.cfg, a.store, a.seal, a.now,
+		func(ctx context.Context, e audit.Event) { a.audit.Record(ctx, e) }))
 }
 
 // ListKeys describes every stored signing key. It only reads: it must not

@@ -37,11 +37,9 @@ func (s *Server) buildAuth(ctx context.Context) (*authServer, error) {
 	s.seal = ring
 	accessTTL := time.Duration(cfg.Signing.AccessTokenTTL)
 	record := func(ctx context.Context, e audit.Event) { s.record(ctx, e) }
-	km, err := keys.New(ctx, keys.Options{
-		Store: s.store, Seal: ring, Algorithm: cfg.Signing.Algorithm,
-		RotateEvery: cfg.Signing.RotateInterval(), TokenTTL: accessTTL,
-		Now: now, Log: s.log.With("component", "keys"), Audit: record,
-	})
+	ko := keyOptions(cfg, s.store, ring, now, record)
+	ko.RotateEvery, ko.Log = cfg.Signing.RotateInterval(), s.log.With("component", "keys")
+	km, err := keys.New(ctx, ko)
 	if err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
@@ -95,6 +93,22 @@ func (s *Server) buildAuth(ctx context.Context) (*authServer, error) {
 		return nil, err
 	}
 	return &authServer{keys: km, revocations: rc, verifier: verifier, provider: provider}, nil
+}
+
+// keyOptions are the signing-key settings every key manager of a
+// deployment shares, the server's and the CLI's: a rotation made by
+// `mcpgate keys rotate` must publish as far ahead as the server's would.
+// A new key is published long enough before it signs for every instance
+// to reload it (two polls) and for a verifier caching the JWKS document
+// to refetch it (its max-age), so no verifier anywhere meets a token
+// signed by a key it has not seen (SPEC OP-4).
+func keyOptions(cfg *config.Config, store keys.Store, ring *seal.Keyring, now func() time.Time, record func(context.Context, audit.Event)) keys.Options {
+	return keys.Options{
+		Store: store, Seal: ring, Algorithm: cfg.Signing.Algorithm,
+		TokenTTL:     time.Duration(cfg.Signing.AccessTokenTTL),
+		PublishAhead: oauth.JWKSMaxAge + 2*keys.DefaultPollEvery,
+		Now:          now, Audit: record,
+	}
 }
 
 // graceOrNone maps the configured grace window to the Refresher's

@@ -169,6 +169,11 @@ type Sessions struct {
 	MaxPerUser int `yaml:"max_per_user"`
 	// BindUserAgent ends a session whose User-Agent changes. Default false.
 	BindUserAgent bool `yaml:"bind_user_agent"`
+	// BindIPPrefix ends a session presented from another network than it
+	// logged in from (the client address's /24 for IPv4, /64 for IPv6,
+	// through trusted_proxies). Default false: users who roam between
+	// networks would have to log in again.
+	BindIPPrefix bool `yaml:"bind_ip_prefix"`
 }
 
 // Login throttles local logins (SPEC ID-4).

@@ -97,3 +97,30 @@ func auditHasIP(g *testenv.Gateway, eventType, ip string) bool {
 	}
 	return false
 }
+
+// SPEC SE-1: with sessions.bind_ip_prefix, a browser session is refused
+// from another network (resolved through trusted_proxies); the next flow
+// asks for the login again.
+func TestSessionBoundToIPPrefix(t *testing.T) {
+	g := testenv.New(t, testenv.Options{Mutate: func(c *config.Config) {
+		c.TrustedProxies = []string{"127.0.0.1"}
+		c.Sessions.BindIPPrefix = true
+	}})
+	b := browserFrom(g, "198.51.100.5")
+	g.Login(b, testenv.PublicClient, g.Resource(testenv.FilesPath), testenv.Alice)
+	params := g.AuthParams(testenv.PublicClient, "http://127.0.0.1/callback", g.Resource(testenv.FilesPath), testenv.NewPKCE())
+
+	b.Client.Transport = forwardedFor{next: g.Client().Transport, addr: "198.51.100.77"} // same /24
+	id := b.StartFlow(params)
+	if loc := b.Get("/oauth/consent?req=" + id).Location(); loc == nil || loc.Query().Get("code") == "" {
+		t.Fatal("the session was refused from its own /24")
+	}
+	b.Client.Transport = forwardedFor{next: g.Client().Transport, addr: "203.0.113.9"} // elsewhere
+	id = b.StartFlow(params)
+	if loc := b.Get("/oauth/consent?req=" + id).Location(); loc != nil && loc.Query().Get("code") != "" {
+		t.Fatal("the session was accepted from another network")
+	}
+	if next := b.SubmitConsent(id, "approve").Location(); next == nil || next.Path != "/oauth/login" {
+		t.Fatalf("after approving from another network, went to %v; want the login form", next)
+	}
+}

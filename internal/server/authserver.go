@@ -51,7 +51,8 @@ func (s *Server) buildAuth(ctx context.Context) (*authServer, error) {
 	sessions, err := session.New(session.Options{
 		Store: s.store, Secure: strings.HasPrefix(cfg.PublicURL, "https://"),
 		IdleTimeout: time.Duration(cfg.Sessions.IdleTimeout), AbsoluteTimeout: time.Duration(cfg.Sessions.AbsoluteTimeout),
-		MaxPerUser: cfg.Sessions.MaxPerUser, BindUserAgent: cfg.Sessions.BindUserAgent, Now: now, Audit: record,
+		MaxPerUser: cfg.Sessions.MaxPerUser, BindUserAgent: cfg.Sessions.BindUserAgent,
+		BindIPPrefix: cfg.Sessions.BindIPPrefix, Now: now, Audit: record,
 	})
 	if err != nil {
 		return nil, err

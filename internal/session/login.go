@@ -12,16 +12,13 @@ import (
 )
 
 // Login starts a session for the identity in s (Subject, ProviderID, Email,
-// Name, Groups, AuthTime, IPPrefix are kept; AuthTime defaults to now) and
-// sets its cookie. Every ID and time field of s is overwritten.
+// Name, Groups, AuthTime are kept; AuthTime defaults to now) and sets its
+// cookie. Every ID and time field of s, and the bindings, are overwritten.
 //
 // Session fixation (OWASP ASVS V3.2.1): an attacker who plants a cookie
 // value in the victim's browser before login must not find it authenticated
 // afterwards. So the session ID is always fresh, never the one the request
 // carried, and the record behind a carried cookie is deleted outright.
-//
-// IPPrefix is stored but not enforced by Current; the caller owns the
-// trusted-proxy client IP (SPEC HD-1) that binding needs.
 func (m *Manager) Login(ctx context.Context, w http.ResponseWriter, r *http.Request, s storage.BrowserSession) (storage.BrowserSession, error) {
 	if s.Subject == "" {
 		return storage.BrowserSession{}, fmt.Errorf("%w: session without subject", ErrInvalid)
@@ -55,6 +52,10 @@ func (m *Manager) fresh(s storage.BrowserSession, id string, r *http.Request) st
 	s.UserAgentHash = nil
 	if m.o.BindUserAgent {
 		s.UserAgentHash = digest(r.UserAgent())
+	}
+	s.IPPrefix = ""
+	if m.o.BindIPPrefix {
+		s.IPPrefix = ipPrefix(m.o.ClientIP(r))
 	}
 	if s.AuthTime.IsZero() {
 		s.AuthTime = now

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/mcpgate/mcpgate/internal/audit"
+	"github.com/mcpgate/mcpgate/internal/clientip"
 	"github.com/mcpgate/mcpgate/internal/storage"
 )
 
@@ -30,6 +32,7 @@ const (
 	reasonExpired   = "expired"
 	reasonIdle      = "idle_timeout"
 	reasonUserAgent = "user_agent_mismatch"
+	reasonIPPrefix  = "ip_prefix_mismatch"
 	reasonLogout    = "logout"
 	reasonReplaced  = "replaced" // a new login in the same browser
 	reasonEvicted   = "evicted"  // beyond MaxPerUser
@@ -62,7 +65,14 @@ type Options struct {
 	// BindUserAgent rejects a session presented with another User-Agent
 	// than the one it logged in with.
 	BindUserAgent bool
-	Now           func() time.Time // default time.Now
+	// BindIPPrefix rejects a session presented from another network than
+	// the one it logged in from: the client address's /24 (IPv4) or /64
+	// (IPv6), as ClientIP reports it.
+	BindIPPrefix bool
+	// ClientIP is the request's client address (default clientip.From,
+	// which honours trusted_proxies).
+	ClientIP func(*http.Request) string
+	Now      func() time.Time // default time.Now
 	// Audit receives session_created and session_terminated; may be nil.
 	Audit func(ctx context.Context, e audit.Event)
 }
@@ -88,6 +98,9 @@ func New(o Options) (*Manager, error) {
 	o.MaxPerUser = cmp.Or(o.MaxPerUser, DefaultMaxPerUser)
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.ClientIP == nil {
+		o.ClientIP = clientip.From
 	}
 	m := &Manager{o: o}
 	m.sessionName, m.flowName = cookieNames(o.Secure)
@@ -128,6 +141,8 @@ func (m *Manager) invalid(s storage.BrowserSession, r *http.Request, now time.Ti
 		return reasonIdle
 	case m.o.BindUserAgent && !sameUserAgent(s, r):
 		return reasonUserAgent
+	case m.o.BindIPPrefix && s.IPPrefix != ipPrefix(m.o.ClientIP(r)):
+		return reasonIPPrefix
 	}
 	return ""
 }
@@ -139,6 +154,28 @@ func (m *Manager) invalid(s storage.BrowserSession, r *http.Request, now time.Ti
 // header. Constant time, as for every comparison against a stored hash.
 func sameUserAgent(s storage.BrowserSession, r *http.Request) bool {
 	return subtle.ConstantTimeCompare(s.UserAgentHash, digest(r.UserAgent())) == 1
+}
+
+// ipPrefix is the network a client address belongs to, for session
+// binding: the /24 of an IPv4 address, the /64 of an IPv6 one (mobile and
+// dual-stack clients move within those without changing network). A
+// cookie replayed from elsewhere usually comes from another prefix; like
+// the User-Agent check this is a speed bump, not proof. "" for no address.
+func ipPrefix(addr string) string {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return ""
+	}
+	a = a.Unmap()
+	bits := 64
+	if a.Is4() {
+		bits = 24
+	}
+	p, err := a.Prefix(bits)
+	if err != nil {
+		return ""
+	}
+	return p.String()
 }
 
 // touch slides the idle deadline, writing at most once per touchEvery. The
@@ -177,7 +214,7 @@ func (m *Manager) terminated(ctx context.Context, s storage.BrowserSession, reas
 		Type: audit.SessionTerminated, User: s.Subject, Session: s.ID,
 		Provider: s.ProviderID, Details: map[string]any{"reason": reason},
 	}
-	if reason == reasonUserAgent {
+	if reason == reasonUserAgent || reason == reasonIPPrefix {
 		e.Risk = riskUserAgent
 	}
 	m.audit(ctx, e)

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"net/http"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -118,5 +119,57 @@ func TestUserAgentNotBoundByDefault(t *testing.T) {
 	}
 	if _, ok := f.m.Current(request("curl/8.14", c)); !ok {
 		t.Fatal("changed User-Agent rejected without BindUserAgent")
+	}
+}
+
+// SPEC SE-1: with BindIPPrefix, a session is usable only from the network
+// it logged in from (the /24 of an IPv4 client, the /64 of an IPv6 one): a
+// cookie replayed from elsewhere ends the session.
+func TestIPPrefixBinding(t *testing.T) {
+	f := newFixture(t, func(o *Options) { o.BindIPPrefix = true })
+	s, c := f.login(t, "local:ann") // httptest requests come from 192.0.2.1
+	if s.IPPrefix != "192.0.2.0/24" {
+		t.Fatalf("IPPrefix = %q, want 192.0.2.0/24", s.IPPrefix)
+	}
+	from := func(addr string) *http.Request {
+		r := request(firefox, c)
+		r.RemoteAddr = addr
+		return r
+	}
+	if _, ok := f.m.Current(from("192.0.2.200:5555")); !ok {
+		t.Fatal("same /24 rejected")
+	}
+	if _, ok := f.m.Current(from("198.51.100.7:5555")); ok {
+		t.Fatal("cookie replayed from another network accepted")
+	}
+	if f.stored(t, s.ID) {
+		t.Fatal("a session seen from two networks is kept")
+	}
+	if got := f.log.reasons(audit.SessionTerminated); !slices.Equal(got, []string{reasonIPPrefix}) {
+		t.Fatalf("terminations = %v, want [ip_prefix_mismatch]", got)
+	}
+}
+
+func TestIPPrefix(t *testing.T) {
+	for in, want := range map[string]string{
+		"203.0.113.9":          "203.0.113.0/24",
+		"::ffff:203.0.113.9":   "203.0.113.0/24",
+		"2001:db8:1:2:3:4:5:6": "2001:db8:1:2::/64",
+		"not an address":       "",
+		"":                     "",
+	} {
+		if got := ipPrefix(in); got != want {
+			t.Errorf("ipPrefix(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestIPPrefixNotBoundByDefault(t *testing.T) {
+	f := newFixture(t, nil)
+	s, c := f.login(t, "local:ann")
+	r := request(firefox, c)
+	r.RemoteAddr = "198.51.100.7:5555"
+	if _, ok := f.m.Current(r); !ok || s.IPPrefix != "" {
+		t.Fatalf("without BindIPPrefix: usable=%v IPPrefix=%q; want usable from anywhere, no prefix stored", ok, s.IPPrefix)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/mcpgate/mcpgate/internal/audit"
 	"github.com/mcpgate/mcpgate/internal/clientmeta"
@@ -106,7 +105,7 @@ func (p *Provider) userStillExists(r *http.Request, sess storage.BrowserSession)
 	if !ok {
 		return true
 	}
-	_, err := rc.Refresh(r.Context(), login.Identity{Subject: strings.TrimPrefix(sess.Subject, sess.ProviderID+":"), Groups: sess.Groups})
+	_, err := rc.Refresh(r.Context(), p.recheckIdentity(r.Context(), sess.Subject, sess.ProviderID, sess.Groups))
 	return !errors.Is(err, login.ErrUserGone)
 }
 

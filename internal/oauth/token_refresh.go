@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/mcpgate/mcpgate/internal/audit"
 	"github.com/mcpgate/mcpgate/internal/login"
@@ -118,7 +117,7 @@ func (p *Provider) recheckUser(r *http.Request, fam storage.RefreshFamily) (stor
 	if !canRefresh {
 		return fam, nil
 	}
-	id, err := rc.Refresh(r.Context(), login.Identity{Subject: strings.TrimPrefix(fam.Subject, fam.ProviderID+":"), Groups: fam.Groups})
+	id, err := rc.Refresh(r.Context(), p.recheckIdentity(r.Context(), fam.Subject, fam.ProviderID, fam.Groups))
 	if errors.Is(err, login.ErrUserGone) {
 		return fam, p.revokeForUser(r, fam, "user_gone")
 	}

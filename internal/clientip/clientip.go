@@ -73,8 +73,8 @@ func (r *Resolver) Resolve(req *http.Request) netip.Addr {
 	hops := forwardedFor(req.Header.Values("X-Forwarded-For"))
 	client := peer
 	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
+		a, ok := parseHop(hops[i])
+		if !ok {
 			break // a malformed hop: trust nothing to its left
 		}
 		client = a.Unmap()
@@ -83,6 +83,20 @@ func (r *Resolver) Resolve(req *http.Request) netip.Addr {
 		}
 	}
 	return client
+}
+
+// parseHop reads one X-Forwarded-For entry: an address, or an address with
+// a port ("203.0.113.7:4711", "[2001:db8::1]:4711"), as some load
+// balancers write it.
+func parseHop(s string) (netip.Addr, bool) {
+	s = strings.TrimSpace(s)
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a, true
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr(), true
+	}
+	return netip.Addr{}, false
 }
 
 func forwardedFor(values []string) []string {

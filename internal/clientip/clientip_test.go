@@ -27,6 +27,8 @@ func TestResolve(t *testing.T) {
 		{"mapped peer is unmapped", "[::ffff:10.1.1.1]:4000", []string{"198.51.100.7"}, "198.51.100.7"},
 		{"mapped trusted prefix matches IPv4", "172.16.3.3:4000", []string{"198.51.100.7"}, "198.51.100.7"},
 		{"IPv6 client", "10.1.1.1:4000", []string{"2001:db8::1"}, "2001:db8::1"},
+		{"hop with a port", "10.1.1.1:4000", []string{"198.51.100.7:4711"}, "198.51.100.7"},
+		{"IPv6 hop with a port", "10.1.1.1:4000", []string{"[2001:db8::1]:4711"}, "2001:db8::1"},
 		{"single trusted IP", "192.168.1.5:80", []string{"198.51.100.8"}, "198.51.100.8"},
 		{"neighbour of a single trusted IP is not trusted", "192.168.1.6:80", []string{"198.51.100.8"}, "192.168.1.6"},
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/mcpgate/mcpgate/internal/audit"
 	"github.com/mcpgate/mcpgate/internal/clientmeta"
@@ -75,38 +76,68 @@ func (p *Provider) consentPage(w http.ResponseWriter, r *http.Request) {
 
 // currentSession is the browser's session, unless the kill switch has
 // revoked the login it came from (a session the kill switch's delete
-// raced past), or the user no longer exists at their provider.
+// raced past), or the user can no longer be confirmed with their provider.
+// A refused session is deleted and the end audited.
 func (p *Provider) currentSession(r *http.Request) (storage.BrowserSession, bool) {
 	sess, ok := p.Sessions.Current(r)
 	if !ok {
 		return sess, false
 	}
-	if p.Verifier.Revoked.AuthRevoked(sess.Subject, sess.AuthTime) || !p.userStillExists(r, sess) {
+	reason := ""
+	if p.Verifier.Revoked.AuthRevoked(sess.Subject, sess.AuthTime) {
+		reason = "kill_switch"
+	} else {
+		sess, reason = p.recheckSession(r, sess)
+	}
+	if reason != "" {
 		p.Store.DeleteBrowserSession(r.Context(), sess.ID)
+		p.record(r, audit.Event{Type: audit.SessionTerminated, User: sess.Subject, Session: sess.ID,
+			Provider: sess.ProviderID, Details: map[string]any{"reason": reason}})
 		return storage.BrowserSession{}, false
 	}
 	return sess, true
 }
 
-// userStillExists re-checks a session older than userCheckEvery with its
-// provider (SPEC AS-6 asks this of refresh; a browser session can start
-// new grants for up to its absolute lifetime, so it gets the same check).
-// A provider that cannot be reached keeps the session: the next flow asks
-// again.
-func (p *Provider) userStillExists(r *http.Request, sess storage.BrowserSession) bool {
-	if p.Now().Sub(sess.AuthTime) < userCheckEvery {
-		return true
+// recheckSession re-checks a session older than userCheckEvery with its
+// provider before it starts a grant (SPEC AS-6 asks this of refresh; a
+// browser session could otherwise start new grants for its whole absolute
+// lifetime). Changed groups are taken into the session. A provider that
+// cannot answer keeps the session for userCheckFailOpen after login, then
+// not: the user must log in again. It returns the reason the session must
+// end, or "".
+func (p *Provider) recheckSession(r *http.Request, sess storage.BrowserSession) (storage.BrowserSession, string) {
+	age := p.Now().Sub(sess.AuthTime)
+	if age < userCheckEvery {
+		return sess, ""
 	}
 	conn, known := p.connectors[sess.ProviderID]
 	if !known {
-		return false
+		return sess, "provider_removed"
 	}
 	rc, ok := conn.(login.RefreshConnector)
 	if !ok {
-		return true
+		return sess, ""
 	}
-	_, err := rc.Refresh(r.Context(), p.recheckIdentity(r.Context(), sess.Subject, sess.ProviderID, sess.Groups))
-	return !errors.Is(err, login.ErrUserGone)
+	id, err := rc.Refresh(r.Context(), p.recheckIdentity(r.Context(), sess.Subject, sess.ProviderID, sess.Groups))
+	switch {
+	case errors.Is(err, login.ErrUserGone):
+		return sess, "user_gone"
+	case err != nil && age >= userCheckFailOpen:
+		return sess, "user_check_failed"
+	case err != nil:
+		return sess, ""
+	}
+	if err := p.keepConnectorData(r.Context(), sess.Subject, sess.ProviderID, id.ConnectorData); err != nil {
+		p.Log.Warn("store connector data", "provider", sess.ProviderID, "err", err)
+	}
+	if !slices.Equal(id.Groups, sess.Groups) {
+		sess.Groups = slices.Clone(id.Groups)
+		p.Store.UpdateBrowserSession(r.Context(), sess.ID, func(s storage.BrowserSession) (storage.BrowserSession, error) {
+			s.Groups = slices.Clone(id.Groups)
+			return s, nil
+		})
+	}
+	return sess, ""
 }
 
 // consentCovers reports whether the user's standing approval covers this

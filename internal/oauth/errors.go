@@ -50,6 +50,9 @@ func errUnsupportedResponseType(desc string) *Error {
 func errServer() *Error {
 	return &Error{Code: "server_error", Description: "The server could not complete the request.", Status: http.StatusInternalServerError}
 }
+func errTemporarilyUnavailable(desc string) *Error {
+	return &Error{Code: "temporarily_unavailable", Description: desc, Status: http.StatusServiceUnavailable}
+}
 func errInvalidClientMetadata(desc string) *Error {
 	return &Error{Code: "invalid_client_metadata", Description: desc}
 }

@@ -3,6 +3,8 @@ package oauth_test
 import (
 	"net/http"
 	"net/url"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -131,4 +133,45 @@ func TestRedirectURIOmittedAtBothSteps(t *testing.T) {
 	p := g.NewFlow(testenv.PublicClient, files)
 	p = g.AuthorizeFlow(g.NewBrowser(), p, testenv.Alice, nil)
 	testenv.RequireOAuthError(t, g.Exchange(p, url.Values{"redirect_uri": nil}), http.StatusBadRequest, "invalid_grant")
+}
+
+// The claim is atomic: eight approvals of one pending authorization posted
+// at once yield exactly one code.
+func TestPendingAuthorizationFinishesOnceConcurrently(t *testing.T) {
+	g := testenv.New(t, testenv.Options{})
+	files := g.Resource(testenv.FilesPath)
+	b := g.NewBrowser()
+	g.Tokens(b, testenv.PublicClient, files, testenv.Alice) // signed in
+	params := g.AuthParams(testenv.PublicClient, "http://127.0.0.1/callback", files, testenv.NewPKCE())
+	params.Set("prompt", "consent")
+	id := b.StartFlow(params)
+	var wg sync.WaitGroup
+	var codes atomic.Int32
+	for range 8 {
+		wg.Go(func() {
+			if loc := b.SubmitConsent(id, "approve").Location(); loc != nil && loc.Query().Get("code") != "" {
+				codes.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := codes.Load(); n != 1 {
+		t.Fatalf("%d codes from one pending authorization, want 1", n)
+	}
+}
+
+// A code issued in the same second as the kill switch, but before it, is
+// refused too: the epoch compares whole seconds, at or before.
+func TestKillSwitchRefusesCodeOfTheSameSecond(t *testing.T) {
+	g, clock := tokenGateway(t, nil)
+	files := g.Resource(testenv.FilesPath)
+	b := g.NewBrowser()
+	_, first := g.Tokens(b, testenv.PublicClient, files, testenv.Alice)
+	pending := g.AuthorizeFlow(b, g.NewFlow(testenv.PublicClient, files), testenv.Alice, nil)
+	clock.Advance(300 * time.Millisecond) // same second
+	killSwitch(t, g, clock, "local:alice")
+	if took, err := g.WaitRevoked(first.Get("access_token"), files, revocationBound); err != nil {
+		t.Fatalf("the kill switch did not reach the gateway within %v: %v", took, err)
+	}
+	testenv.RequireOAuthError(t, g.Exchange(pending, nil), http.StatusBadRequest, "invalid_grant")
 }

@@ -20,15 +20,19 @@ func (p *Provider) refreshGrant(r *http.Request, c Client) (grant, *Error) {
 	if handle == "" || len(handle) > maxParamLen {
 		return grant{}, errInvalidRequest("The refresh_token parameter is missing.")
 	}
-	// The resource and scope are checked against the family before
-	// anything changes: a refresh naming another upstream or a wider scope
-	// is refused without consuming the token, so a buggy client does not
-	// lose its grant (SPEC AS-4).
+	// Everything that can refuse the refresh runs before anything
+	// changes: the user re-check with the provider (SPEC AS-6), then the
+	// requested resource and scope against the (possibly narrowed) family.
+	// A refused refresh consumes nothing, so a buggy client or a provider
+	// outage does not cost the client its grant (SPEC AS-4).
+	var checked storage.RefreshFamily
 	var scopes []string
 	res, err := p.Refresher.RotateIf(r.Context(), handle, c.ID, func(fam storage.RefreshFamily) error {
 		var e *Error
-		scopes, e = p.refreshScopes(r, fam)
-		if e != nil {
+		if checked, e = p.recheckUser(r, fam); e != nil {
+			return e
+		}
+		if scopes, e = p.refreshScopes(r, checked); e != nil {
 			return e
 		}
 		return nil
@@ -45,15 +49,8 @@ func (p *Provider) refreshGrant(r *http.Request, c Client) (grant, *Error) {
 	case err != nil:
 		return grant{}, p.fail(r, "rotate refresh token", err)
 	}
-	fam := res.Family
-	if !res.Replayed {
-		var e *Error
-		if fam, e = p.recheckUser(r, fam); e != nil {
-			return grant{}, e
-		}
-	}
-	// A re-check may have narrowed the family; the token never carries
-	// more than the family now holds.
+	fam := checked
+	// The token never carries more than the family now holds.
 	scopes = intersect(scopes, p.scopes.Expand(fam.Scopes))
 	return grant{Event: audit.TokenRefreshed, RefreshHandle: res.Handle, Grant: tokens.Grant{
 		Subject: fam.Subject, ClientID: fam.ClientID, Resource: fam.Resource, FamilyID: fam.ID,
@@ -123,15 +120,20 @@ func (p *Provider) recheckUser(r *http.Request, fam storage.RefreshFamily) (stor
 	}
 	if err != nil {
 		// The provider cannot answer. A short outage should not log
-		// everyone out, so the grant keeps working, but not for long: an
-		// attacker who can keep the IdP from answering must not keep a
-		// disabled user's grant alive (SPEC AS-6: a failed check revokes).
+		// everyone out, so the grant keeps working for a while; past that
+		// the refresh is refused (503, nothing consumed) until the
+		// provider answers again: an attacker who can keep the IdP from
+		// answering must not keep a disabled user's grant alive, and a
+		// grant idle through an outage is not destroyed by it.
 		if now.Sub(fam.UserCheckedAt) >= userCheckFailOpen {
-			p.Log.Warn("user re-check failing for too long: revoking the grant", "provider", fam.ProviderID, "family", fam.ID, "err", err)
-			return fam, p.revokeForUser(r, fam, "user_check_failed")
+			p.Log.Warn("user re-check failing: refusing the refresh", "provider", fam.ProviderID, "family", fam.ID, "err", err)
+			return fam, errTemporarilyUnavailable("The identity provider cannot confirm the user; try again later.")
 		}
 		p.Log.Warn("user re-check failed", "provider", fam.ProviderID, "err", err)
 		return fam, nil
+	}
+	if err := p.keepConnectorData(r.Context(), fam.Subject, fam.ProviderID, id.ConnectorData); err != nil {
+		return fam, p.fail(r, "store connector data", err)
 	}
 	principal := Principal{Subject: fam.Subject, Provider: fam.ProviderID, Groups: id.Groups}
 	held := len(fam.Scopes)

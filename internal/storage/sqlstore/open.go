@@ -49,6 +49,9 @@ func openSQLite(path string) (*Store, error) {
 	if err := createPrivate(path); err != nil {
 		return nil, err
 	}
+	if err := switchToWAL(path); err != nil {
+		return nil, err
+	}
 	pragmas := fmt.Sprintf("_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)"+
 		"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)", sqliteBusyTimeout.Milliseconds())
 	w, err := sql.Open("sqlite", path+"?_txlock=immediate&"+pragmas)
@@ -71,6 +74,51 @@ func openSQLite(path string) (*Store, error) {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	return &Store{d: sqliteDialect, w: w, r: r, ws: &stmtCache{db: w}, rs: &stmtCache{db: r}}, nil
+}
+
+// switchToWAL puts the file in WAL mode once, before the pools open. The
+// switch needs an exclusive lock, and SQLite answers SQLITE_BUSY at once,
+// without waiting for busy_timeout, when two connections try it together
+// (each holds a read of the header while asking for the lock). Two
+// instances, or the server and `mcpgate migrate`, starting on a new file
+// would then fail to start. So the switch is retried with a short backoff
+// for up to sqliteBusyTimeout; once the file is in WAL mode, the pools'
+// own journal_mode pragma changes nothing and needs no lock.
+func switchToWAL(path string) error {
+	deadline := time.Now().Add(sqliteBusyTimeout)
+	for backoff := time.Millisecond; ; backoff = min(2*backoff, 50*time.Millisecond) {
+		err := setWAL(path)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(backoff)
+	}
+}
+
+func setWAL(path string) error {
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var mode string
+	if err := db.QueryRow("PRAGMA journal_mode=WAL").Scan(&mode); err != nil {
+		return err
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return fmt.Errorf("journal mode is %q, want wal", mode)
+	}
+	return nil
+}
+
+// isBusy reports SQLITE_BUSY (5) or SQLITE_LOCKED (6) from the driver.
+func isBusy(err error) bool {
+	var coded interface{ Code() int }
+	if !errors.As(err, &coded) {
+		return false
+	}
+	c := coded.Code() & 0xff // extended codes keep the primary in the low byte
+	return c == 5 || c == 6
 }
 
 // checkSQLitePath rejects what openSQLite cannot honour, with a message

@@ -61,13 +61,7 @@ func TestFamilyRevokedInLogBeforeItExisted(t *testing.T) {
 // A double-submitted consent form (or two tabs) turns one pending
 // authorization into one code, never several.
 func TestPendingAuthorizationFinishesOnce(t *testing.T) {
-	g := testenv.New(t, testenv.Options{})
-	files := g.Resource(testenv.FilesPath)
-	b := g.NewBrowser()
-	g.Tokens(b, testenv.PublicClient, files, testenv.Alice) // signed in
-	params := g.AuthParams(testenv.PublicClient, "http://127.0.0.1/callback", files, testenv.NewPKCE())
-	params.Set("prompt", "consent")
-	id := b.StartFlow(params)
+	b, id := signedInConsentStep(t)
 	first := b.SubmitConsent(id, "approve")
 	if loc := first.Location(); loc == nil || loc.Query().Get("code") == "" {
 		t.Fatalf("first approval: %d %v, want a code", first.StatusCode, loc)
@@ -138,13 +132,7 @@ func TestRedirectURIOmittedAtBothSteps(t *testing.T) {
 // The claim is atomic: eight approvals of one pending authorization posted
 // at once yield exactly one code.
 func TestPendingAuthorizationFinishesOnceConcurrently(t *testing.T) {
-	g := testenv.New(t, testenv.Options{})
-	files := g.Resource(testenv.FilesPath)
-	b := g.NewBrowser()
-	g.Tokens(b, testenv.PublicClient, files, testenv.Alice) // signed in
-	params := g.AuthParams(testenv.PublicClient, "http://127.0.0.1/callback", files, testenv.NewPKCE())
-	params.Set("prompt", "consent")
-	id := b.StartFlow(params)
+	b, id := signedInConsentStep(t)
 	var wg sync.WaitGroup
 	var codes atomic.Int32
 	for range 8 {
@@ -174,4 +162,18 @@ func TestKillSwitchRefusesCodeOfTheSameSecond(t *testing.T) {
 		t.Fatalf("the kill switch did not reach the gateway within %v: %v", took, err)
 	}
 	testenv.RequireOAuthError(t, g.Exchange(pending, nil), http.StatusBadRequest, "invalid_grant")
+}
+
+// signedInConsentStep signs alice in, then starts a flow that asks for
+// consent again (prompt=consent) and returns the browser and the pending
+// authorization, whose approval finishes the flow at once.
+func signedInConsentStep(t *testing.T) (*testenv.Browser, string) {
+	t.Helper()
+	g := testenv.New(t, testenv.Options{})
+	files := g.Resource(testenv.FilesPath)
+	b := g.NewBrowser()
+	g.Tokens(b, testenv.PublicClient, files, testenv.Alice)
+	params := g.AuthParams(testenv.PublicClient, "http://127.0.0.1/callback", files, testenv.NewPKCE())
+	params.Set("prompt", "consent")
+	return b, b.StartFlow(params)
 }

@@ -39,11 +39,11 @@ const maxTokenLen = 8 << 10
 func looksLikeJWT(t string) bool { return strings.Count(t, ".") == 2 }
 
 func (p *Provider) revokeRefreshToken(r *http.Request, c Client, handle string) {
-	// peekFamily checks the handle's secret and owner: knowing a token
-	// ID, or holding another client's token, is not enough to revoke a
-	// grant (RFC 7009 §2.1).
-	fam, e := p.peekFamily(r.Context(), handle, c)
-	if e != nil || fam.Revoked() {
+	// Lookup checks the handle's secret and owner, changing nothing:
+	// knowing a token ID, or holding another client's token, is not
+	// enough to revoke a grant (RFC 7009 §2.1).
+	_, fam, err := p.Refresher.Lookup(r.Context(), handle, c.ID)
+	if err != nil || fam.Revoked() {
 		return
 	}
 	if err := p.Refresher.RevokeFamily(r.Context(), fam.ID, "revoked_by_client"); err != nil {

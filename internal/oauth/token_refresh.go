@@ -1,7 +1,6 @@
 package oauth
 
 import (
-	"context"
 	"errors"
 	"net/http"
 
@@ -74,17 +73,6 @@ func (p *Provider) refreshScopes(r *http.Request, fam storage.RefreshFamily) ([]
 		return nil, errInvalidScope("The requested scope exceeds the grant.")
 	}
 	return requested, nil
-}
-
-// peekFamily finds the family a handle belongs to, checking the handle's
-// secret and that it was issued to c, without changing anything. Every
-// failure is the same invalid_grant.
-func (p *Provider) peekFamily(ctx context.Context, handle string, c Client) (storage.RefreshFamily, *Error) {
-	_, fam, err := p.Refresher.Lookup(ctx, handle, c.ID)
-	if err != nil {
-		return storage.RefreshFamily{}, errInvalidGrant("The refresh token is invalid.")
-	}
-	return fam, nil
 }
 
 // refreshReused reports a refresh token used again outside the grace

@@ -142,14 +142,3 @@ func TestVerifyNeedsReadyCache(t *testing.T) {
 		t.Fatalf("no cache: err = %v", err)
 	}
 }
-
-func TestCheckAlgorithms(t *testing.T) {
-	if err := CheckAlgorithms(DefaultAlgorithms); err != nil {
-		t.Fatal(err)
-	}
-	for _, bad := range []string{"none", "HS256", "es256", ""} {
-		if CheckAlgorithms([]string{"ES256", bad}) == nil {
-			t.Errorf("%q accepted", bad)
-		}
-	}
-}

@@ -24,9 +24,9 @@ func (v *Verifier) Inspect(token string) (Claims, error) {
 
 // Lookup finds a refresh handle's token and family, checking its secret
 // (in constant time) and that it was issued to clientID, and changes
-// nothing. The token endpoint uses it to check a refresh's resource and
-// scope before rotating; revocation and introspection to act only on a
-// caller's own tokens. Every failure is ErrInvalidGrant or a store error.
+// nothing. Revocation and introspection use it to act only on a caller's
+// own tokens; the token endpoint checks a refresh inside RotateIf
+// instead. Every failure is ErrInvalidGrant or a store error.
 func (r *Refresher) Lookup(ctx context.Context, handle, clientID string) (storage.RefreshToken, storage.RefreshFamily, error) {
 	return r.lookup(ctx, handle, clientID)
 }

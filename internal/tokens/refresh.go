@@ -15,7 +15,7 @@ import (
 // that long.
 const (
 	DefaultRefreshTTL  = 30 * 24 * time.Hour // absolute family lifetime
-	DefaultIdleTimeout = 14 * 24 * time.Hour
+	DefaultIdleTimeout = 7 * 24 * time.Hour  // as config.DefaultRefreshIdleTimeout
 	DefaultGrace       = 10 * time.Second
 )
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"time"
 
 	"github.com/mcpgate/mcpgate/internal/audit"
@@ -29,10 +31,17 @@ type Admin struct {
 }
 
 // OpenAdmin opens the configured store (applying migrations) and the
-// audit sinks.
+// audit sinks. A SQLite file that does not exist is refused rather than
+// created: an admin command pointed at a mistyped path would otherwise
+// act on a new, empty database and report success.
 func OpenAdmin(ctx context.Context, cfg *config.Config, opts Options) (*Admin, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	if cfg.Storage.Driver == "sqlite" {
+		if _, err := os.Stat(cfg.Storage.DSN); errors.Is(err, fs.ErrNotExist) {
+			return nil, errors.New("storage.dsn names no existing SQLite database: start the gateway or run `mcpgate migrate` first")
+		}
 	}
 	opts = opts.withDefaults()
 	ring, err := seal.FromConfig(cfg.Secrets)
@@ -67,11 +76,26 @@ func (a *Admin) ListKeys(ctx context.Context) ([]keys.KeyInfo, error) {
 }
 
 // RotateKey publishes a new signing key now; it starts signing once every
-// instance has had time to publish it.
+// instance has had time to publish it. On a store with no key yet, the
+// first key is the rotation: it is created and signs at once, and no
+// second key follows it.
 func (a *Admin) RotateKey(ctx context.Context) (storage.SigningKey, error) {
+	stored, err := a.store.ListSigningKeys(ctx)
+	if err != nil {
+		return storage.SigningKey{}, err
+	}
 	m, err := a.keys(ctx)
 	if err != nil {
 		return storage.SigningKey{}, err
+	}
+	if len(stored) == 0 {
+		created, err := a.store.ListSigningKeys(ctx)
+		if err != nil || len(created) == 0 {
+			return storage.SigningKey{}, errors.Join(errors.New("no first signing key was created"), err)
+		}
+		k := created[len(created)-1]
+		a.recordAdmin(ctx, "keys_rotate", "", map[string]any{"kid": k.ID, "first": true})
+		return k, nil
 	}
 	k, err := m.Rotate(ctx)
 	if err == nil {

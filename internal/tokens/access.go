@@ -82,24 +82,6 @@ func (a Audience) MarshalJSON() ([]byte, error) {
 	return json.Marshal([]string(a))
 }
 
-// wireClaims is what Mint encodes: Claims with aud as a plain string, so
-// encoding/json needs no custom marshaller on the hot path.
-type wireClaims struct {
-	Issuer    string   `json:"iss"`
-	Subject   string   `json:"sub"`
-	Audience  string   `json:"aud"`
-	ClientID  string   `json:"client_id"`
-	Scope     string   `json:"scope,omitempty"`
-	IssuedAt  int64    `json:"iat"`
-	NotBefore int64    `json:"nbf,omitempty"`
-	Expiry    int64    `json:"exp"`
-	JTI       string   `json:"jti"`
-	AuthTime  int64    `json:"auth_time,omitempty"`
-	SID       string   `json:"sid"`
-	IDP       string   `json:"idp,omitempty"`
-	Groups    []string `json:"groups,omitempty"`
-}
-
 // Grant is what an access token is minted for.
 type Grant struct {
 	Subject    string // "<provider>:<upstream subject>" (SPEC AS-5)
@@ -122,11 +104,13 @@ type Minter struct {
 
 // Mint signs an access token for g and returns it with its claims.
 func (m *Minter) Mint(g Grant) (string, Claims, error) {
-	w, err := m.claims(g)
+	c, err := m.claims(g)
 	if err != nil {
 		return "", Claims{}, err
 	}
-	payload, err := json.Marshal(&w)
+	// Audience marshals a single member as a plain string (RFC 9068 §2.2:
+	// aud is the one resource).
+	payload, err := json.Marshal(&c)
 	if err != nil {
 		return "", Claims{}, fmt.Errorf("tokens: encode claims: %w", err)
 	}
@@ -134,31 +118,23 @@ func (m *Minter) Mint(g Grant) (string, Claims, error) {
 	if err != nil {
 		return "", Claims{}, fmt.Errorf("tokens: sign access token: %w", err)
 	}
-	return tok, w.claims(), nil
+	return tok, c, nil
 }
 
-func (w *wireClaims) claims() Claims {
-	return Claims{
-		Issuer: w.Issuer, Subject: w.Subject, Audience: Audience{w.Audience}, ClientID: w.ClientID,
-		Scope: w.Scope, IssuedAt: w.IssuedAt, NotBefore: w.NotBefore, Expiry: w.Expiry,
-		JTI: w.JTI, AuthTime: w.AuthTime, SID: w.SID, IDP: w.IDP, Groups: w.Groups,
-	}
-}
-
-// claims checks g and builds the wire claims.
-func (m *Minter) claims(g Grant) (wireClaims, error) {
+// claims checks g and builds the token's claims.
+func (m *Minter) claims(g Grant) (Claims, error) {
 	if m.Issuer == "" || g.Subject == "" || g.ClientID == "" || g.FamilyID == "" {
-		return wireClaims{}, errors.New("tokens: mint: issuer, subject, client_id and sid are required")
+		return Claims{}, errors.New("tokens: mint: issuer, subject, client_id and sid are required")
 	}
 	aud, err := CanonicalResource(g.Resource)
 	if err != nil {
-		return wireClaims{}, fmt.Errorf("tokens: mint: %w", err)
+		return Claims{}, fmt.Errorf("tokens: mint: %w", err)
 	}
 	for _, s := range g.Scopes {
 		// A scope holding a space would split into two at the resource:
 		// widening the grant (RFC 6749 §3.3: scope-token is 1*NQCHAR).
 		if s == "" || strings.ContainsAny(s, " \t\r\n\"\\") {
-			return wireClaims{}, fmt.Errorf("tokens: mint: invalid scope %q", s)
+			return Claims{}, fmt.Errorf("tokens: mint: invalid scope %q", s)
 		}
 	}
 	ttl := m.TTL
@@ -166,15 +142,15 @@ func (m *Minter) claims(g Grant) (wireClaims, error) {
 		ttl = DefaultAccessTTL
 	}
 	iat := now(m.Now).Unix()
-	w := wireClaims{
-		Issuer: m.Issuer, Subject: g.Subject, Audience: aud, ClientID: g.ClientID,
+	c := Claims{
+		Issuer: m.Issuer, Subject: g.Subject, Audience: Audience{aud}, ClientID: g.ClientID,
 		Scope: strings.Join(g.Scopes, " "), IssuedAt: iat, Expiry: iat + int64(ttl/time.Second),
 		JTI: NewID(), SID: g.FamilyID, IDP: g.ProviderID, Groups: g.Groups,
 	}
 	if !g.AuthTime.IsZero() {
-		w.AuthTime = g.AuthTime.Unix()
+		c.AuthTime = g.AuthTime.Unix()
 	}
-	return w, nil
+	return c, nil
 }
 
 // NewID returns 16 random bytes, base64url without padding: jti, refresh

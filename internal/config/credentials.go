@@ -77,13 +77,44 @@ var hopHeaders = []string{
 }
 
 func (c Credentials) checkHeader(ps *Problems, at string) {
-	h := textproto.CanonicalMIMEHeaderKey(c.Header)
-	switch {
-	case c.Header == "":
+	if c.Header == "" {
 		ps.add(field(at, "header"), "required")
-	case !headerNameRE.MatchString(c.Header):
-		ps.add(field(at, "header"), fmt.Sprintf("%q is not a valid header name", c.Header))
+		return
+	}
+	checkHeaderName(ps, field(at, "header"), c.Header)
+}
+
+// checkHeaderName refuses a header the gateway could not set safely: an
+// invalid name (header injection), or one that frames or routes the
+// request.
+func checkHeaderName(ps *Problems, at, name string) {
+	h := textproto.CanonicalMIMEHeaderKey(name)
+	switch {
+	case !headerNameRE.MatchString(name):
+		ps.add(at, fmt.Sprintf("%q is not a valid header name", name))
 	case slices.Contains(hopHeaders, h):
-		ps.add(field(at, "header"), fmt.Sprintf("%q frames or routes the request and cannot carry a credential", c.Header))
+		ps.add(at, fmt.Sprintf("%q frames or routes the request and cannot carry a credential", name))
+	}
+}
+
+// check validates identity headers: each a settable header, distinct from
+// each other and from the credential header (one would overwrite the
+// other), and never a header the MCP transport itself uses.
+func (ih IdentityHeaders) check(ps *Problems, at, credentialHeader string) {
+	seen := map[string]string{textproto.CanonicalMIMEHeaderKey(credentialHeader): "credentials.header"}
+	for _, f := range []struct{ key, name string }{{"subject", ih.Subject}, {"email", ih.Email}, {"groups", ih.Groups}} {
+		if f.name == "" {
+			continue
+		}
+		checkHeaderName(ps, field(at, f.key), f.name)
+		h := textproto.CanonicalMIMEHeaderKey(f.name)
+		switch {
+		case strings.HasPrefix(h, "Mcp-") || h == "Last-Event-Id" || h == "Cookie" || h == "Forwarded" || strings.HasPrefix(h, "X-Forwarded-"):
+			ps.add(field(at, f.key), fmt.Sprintf("%q is used by the MCP transport or the proxy itself", f.name))
+		case seen[h] != "":
+			ps.add(field(at, f.key), fmt.Sprintf("%q is already used by %s", f.name, seen[h]))
+		default:
+			seen[h] = f.key
+		}
 	}
 }

@@ -20,6 +20,15 @@ const (
 	ScopeOfflineAccess = "offline_access"
 )
 
+// Defaults of the proxy (SPEC PX-4, PX-11).
+const (
+	DefaultUpstreamTimeout   = 60 * time.Second
+	DefaultMaxBodyBytes      = 4 << 20
+	MaxMaxBodyBytes          = 64 << 20
+	DefaultStdioIdleTimeout  = 10 * time.Minute
+	DefaultStdioMaxProcesses = 32
+)
+
 // Default lifetimes and limits of the authorization server's sections.
 const (
 	DefaultRotateEvery        = 720 * time.Hour
@@ -106,6 +115,12 @@ func (u *Upstream) applyDefaults() {
 	setDefault(&u.Credentials.Header, "Authorization")
 	if u.ExternalAuth != nil {
 		setDefault(&u.ExternalAuth.ScopeClaim, "scope")
+	}
+	setDefault(&u.Timeout, Duration(DefaultUpstreamTimeout))
+	setDefault(&u.MaxBodyBytes, DefaultMaxBodyBytes)
+	if len(u.Command) > 0 {
+		setDefault(&u.IdleTimeout, Duration(DefaultStdioIdleTimeout))
+		setDefault(&u.MaxProcesses, DefaultStdioMaxProcesses)
 	}
 }
 

@@ -47,4 +47,23 @@ func (e *ExternalAuth) check(ps *Problems, at string) {
 	default:
 		ps.add(field(at, "scope_claim"), fmt.Sprintf("unknown claim %q (want scope or scp)", e.ScopeClaim))
 	}
+	if e.JWKSURL != "" {
+		if msg := urlProblem(e.JWKSURL, true); msg != "" {
+			ps.add(field(at, "jwks_url"), msg)
+		}
+	}
+	if in := e.Introspection; in != nil {
+		ip := field(at, "introspection")
+		if in.URL != "" {
+			if msg := urlProblem(in.URL, true); msg != "" {
+				ps.add(field(ip, "url"), msg)
+			}
+		}
+		if in.ClientID == "" {
+			ps.add(field(ip, "client_id"), "required")
+		}
+		if in.ClientSecret == "" && in.ClientSecretFile == "" {
+			ps.add(field(ip, "client_secret"), "required (or client_secret_file)")
+		}
+	}
 }

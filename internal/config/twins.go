@@ -44,6 +44,11 @@ func (c *Config) twins() []twin {
 		cr := &c.Upstreams[i].Credentials
 		ts = append(ts, twin{field(index("upstreams", i), "credentials"), "value", "value_file",
 			&cr.Value, &cr.ValueFile})
+		if ea := c.Upstreams[i].ExternalAuth; ea != nil && ea.Introspection != nil {
+			in := ea.Introspection
+			ts = append(ts, twin{field(field(index("upstreams", i), "external_auth"), "introspection"), "client_secret",
+				"client_secret_file", &in.ClientSecret, &in.ClientSecretFile})
+		}
 	}
 	return ts
 }

@@ -192,6 +192,32 @@ type Upstream struct {
 	// ExternalAuth makes this route resource-server-only: tokens come from
 	// that AS instead of mcpgate.
 	ExternalAuth *ExternalAuth `yaml:"external_auth"`
+	// IdentityHeaders names headers that carry the caller's identity to a
+	// trusted upstream. Default: none sent.
+	IdentityHeaders IdentityHeaders `yaml:"identity_headers"`
+	// Timeout bounds the wait for the upstream's response headers (504
+	// after it); an open stream is not cut. Default 60s.
+	Timeout Duration `yaml:"timeout"`
+	// MaxBodyBytes caps a request body sent to the upstream (413 above it).
+	// Default 4 MiB, at most 64 MiB.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// IdleTimeout ends a stdio child with no request and no open stream
+	// for this long. Only with Command; default 10m.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// MaxProcesses caps the live stdio children (one per MCP session).
+	// Only with Command; default 32.
+	MaxProcesses int `yaml:"max_processes"`
+}
+
+// IdentityHeaders are header names for the caller's identity (SPEC PX-8).
+// Copies a client sends are always deleted first.
+type IdentityHeaders struct {
+	// Subject carries "<provider>:<sub>".
+	Subject string `yaml:"subject"`
+	// Email carries the caller's email, only when the provider verified it.
+	Email string `yaml:"email"`
+	// Groups carries the caller's groups, comma-separated.
+	Groups string `yaml:"groups"`
 }
 
 // Credentials is what the gateway presents to an upstream.
@@ -230,6 +256,24 @@ type ExternalAuth struct {
 	// ScopeClaim is "scp" (array, as Okta sends) or "scope" (string).
 	// Default "scope".
 	ScopeClaim string `yaml:"scope_claim"`
+	// TokenType, when set, is the JWS typ header tokens must carry
+	// (at+jwt). Default: not required (Okta sends JWT).
+	TokenType string `yaml:"token_type"`
+	// JWKSURL overrides the jwks_uri from the issuer's metadata.
+	JWKSURL string `yaml:"jwks_url"`
+	// Introspection checks opaque tokens with RFC 7662. Default: off.
+	Introspection *Introspection `yaml:"introspection"`
+}
+
+// Introspection is an RFC 7662 endpoint and the credentials mcpgate
+// authenticates to it with (client_secret_basic).
+type Introspection struct {
+	// URL of the endpoint; default the introspection_endpoint of the
+	// issuer's metadata.
+	URL              string `yaml:"url"`
+	ClientID         string `yaml:"client_id"`
+	ClientSecret     string `yaml:"client_secret"`
+	ClientSecretFile string `yaml:"client_secret_file"`
 }
 
 // Audit configures audit sinks; several may be on at once.

@@ -32,6 +32,35 @@ func (c *Config) checkUpstreams(ps *Problems) {
 		if u.ExternalAuth != nil {
 			u.ExternalAuth.check(ps, field(path, "external_auth"))
 		}
+		u.IdentityHeaders.check(ps, field(path, "identity_headers"), u.Credentials.Header)
+		u.checkLimits(ps, path)
+	}
+}
+
+// checkLimits checks the proxy's per-upstream bounds. The stdio settings
+// only make sense with command: given with url they would silently do
+// nothing.
+func (u Upstream) checkLimits(ps *Problems, path string) {
+	if u.Timeout <= 0 {
+		ps.add(field(path, "timeout"), "must be positive")
+	}
+	if u.MaxBodyBytes <= 0 || u.MaxBodyBytes > MaxMaxBodyBytes {
+		ps.add(field(path, "max_body_bytes"), fmt.Sprintf("must be between 1 and %d", MaxMaxBodyBytes))
+	}
+	if len(u.Command) == 0 {
+		if u.IdleTimeout != 0 {
+			ps.add(field(path, "idle_timeout"), "only used with command")
+		}
+		if u.MaxProcesses != 0 {
+			ps.add(field(path, "max_processes"), "only used with command")
+		}
+		return
+	}
+	if u.IdleTimeout < 0 {
+		ps.add(field(path, "idle_timeout"), "must be positive")
+	}
+	if u.MaxProcesses < 0 {
+		ps.add(field(path, "max_processes"), "must be positive")
 	}
 }
 

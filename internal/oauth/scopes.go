@@ -132,3 +132,9 @@ func parseScope(raw string) []string {
 	}
 	return out
 }
+
+// ExpandScopes returns scopes plus every scope they imply in the
+// configured catalogue (SPEC AS-9). The proxy expands a token's scopes
+// once per verified token with it, so policy sees the same hierarchy as
+// consent did.
+func (p *Provider) ExpandScopes(scopes []string) []string { return p.scopes.Expand(scopes) }

@@ -61,8 +61,14 @@ type Decision struct {
 	// (the upstream's first, then the rule's, without duplicates), for the
 	// scope= of the 403 challenge. Set only with OutcomeInsufficientScope.
 	MissingScopes []string
-	Rule          int    // index of the matching rule, -1 for none
-	Reason        string // for audit and logs, not for the client
+	// Needed lists every scope the call needs, held or not (the upstream's
+	// first, then the rule's, without duplicates): the scope= of the
+	// step-up challenge, so a client that requests exactly these keeps
+	// what it already had (SPEC PX-2). Set only with
+	// OutcomeInsufficientScope.
+	Needed []string
+	Rule   int    // index of the matching rule, -1 for none
+	Reason string // for audit and logs, not for the client
 }
 
 // Compile builds the route of an upstream from its configuration, copying
@@ -152,6 +158,7 @@ func (r Route) Decide(p Principal, kind, name string, expand Hierarchy) Decision
 		}
 	}
 	if len(d.MissingScopes) > 0 {
+		d.Needed = dedup(need)
 		d.Outcome = OutcomeInsufficientScope
 		d.Reason = fmt.Sprintf("missing scopes %s", strings.Join(d.MissingScopes, " "))
 		return d
@@ -161,6 +168,16 @@ func (r Route) Decide(p Principal, kind, name string, expand Hierarchy) Decision
 		d.Reason = fmt.Sprintf("allowed by rule %d (%q)", idx, r.Rules[idx].Match)
 	}
 	return d
+}
+
+func dedup(l []string) []string {
+	out := make([]string, 0, len(l))
+	for _, s := range l {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func forbidden(d Decision, reason string) Decision {

@@ -164,3 +164,23 @@ func TestDecideDoesNotAlias(t *testing.T) {
 		t.Errorf("aliasing: principal %v route %v", p.Scopes[:2], r.Scopes)
 	}
 }
+
+// TestNeededNamesHeldScopesToo: the step-up challenge must name every scope
+// the call needs, including the ones the token already holds; a client
+// that requests only the missing ones would lose the upstream's base scope
+// and fail its next ordinary call.
+func TestNeededNamesHeldScopesToo(t *testing.T) {
+	r, err := Compile([]string{"mcp", "base"}, []config.ToolRule{{Match: "admin_*", Scopes: []string{"admin", "mcp"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := Principal{Subject: "local:bob", Scopes: []string{"mcp", "base"}}
+	d := r.Decide(p, KindTool, "admin_reset", nil)
+	if d.Outcome != OutcomeInsufficientScope || !slices.Equal(d.MissingScopes, []string{"admin"}) ||
+		!slices.Equal(d.Needed, []string{"mcp", "base", "admin"}) {
+		t.Errorf("Decide = %+v, want missing [admin] needed [mcp base admin]", d)
+	}
+	if d := r.Decide(Principal{Scopes: []string{"mcp", "base", "admin"}}, KindTool, "admin_reset", nil); !d.Allowed || d.Needed != nil {
+		t.Errorf("allowed Decide = %+v, want Needed unset", d)
+	}
+}

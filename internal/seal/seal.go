@@ -27,9 +27,10 @@ const (
 	PurposeSigningKey       Purpose = "signing-key"
 	PurposeUpstreamToken    Purpose = "upstream-token"
 	PurposeRefreshSuccessor Purpose = "refresh-successor"
+	PurposeMCPSession       Purpose = "mcp-session"
 )
 
-var purposes = []Purpose{PurposeCookie, PurposeState, PurposeSigningKey, PurposeUpstreamToken, PurposeRefreshSuccessor}
+var purposes = []Purpose{PurposeCookie, PurposeState, PurposeSigningKey, PurposeUpstreamToken, PurposeRefreshSuccessor, PurposeMCPSession}
 
 // KeySize is the size of a master key: AES-256.
 const KeySize = 32

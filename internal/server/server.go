@@ -18,6 +18,7 @@ import (
 	"github.com/mcpgate/mcpgate/internal/config"
 	"github.com/mcpgate/mcpgate/internal/login"
 	"github.com/mcpgate/mcpgate/internal/metrics"
+	"github.com/mcpgate/mcpgate/internal/proxy"
 	"github.com/mcpgate/mcpgate/internal/seal"
 	"github.com/mcpgate/mcpgate/internal/storage"
 )
@@ -60,6 +61,10 @@ type Server struct {
 	// seal and auth are the authorization server (SPEC section 4).
 	seal *seal.Keyring
 	auth *authServer
+	// proxy serves the upstreams (SPEC section 6); closers stop what it
+	// started (stdio children).
+	proxy   *proxy.Proxy
+	closers []io.Closer
 
 	closeOnce sync.Once
 }
@@ -113,8 +118,11 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Server, error)
 		s.Close()
 		return nil, err
 	}
+	if s.proxy, s.closers, err = s.buildProxy(); err != nil {
+		s.Close()
+		return nil, err
+	}
 	s.handler = s.routes()
-	s.warnUnusedSections()
 	return s, nil
 }
 
@@ -138,6 +146,9 @@ func (s *Server) routes() http.Handler {
 		handle("GET /metrics", "metrics", s.metrics.Handler())
 	}
 	for _, r := range s.auth.provider.Routes() {
+		handle(r.Pattern, r.Name, r.Handler)
+	}
+	for _, r := range s.proxy.Routes() {
 		handle(r.Pattern, r.Name, r.Handler)
 	}
 	handle("/", "not_found", http.HandlerFunc(notFound))
@@ -247,7 +258,10 @@ func (s *Server) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
 		s.closeMetricsListener()
-		err = errors.Join(s.audit.Close(), s.store.Close())
+		for _, c := range s.closers {
+			err = errors.Join(err, c.Close())
+		}
+		err = errors.Join(err, s.audit.Close(), s.store.Close())
 	})
 	return err
 }
@@ -265,15 +279,6 @@ func (s *Server) closeMetricsListener() {
 func (s *Server) record(ctx context.Context, e audit.Event) {
 	if err := s.audit.Record(ctx, e); err != nil {
 		s.log.Error("audit sink failed", "type", string(e.Type), "err", err)
-	}
-}
-
-// warnUnusedSections tells the operator which configured sections this
-// build validates but does not act on yet, so nobody believes a route is
-// protected when it is not even served.
-func (s *Server) warnUnusedSections() {
-	if n := len(s.cfg.Upstreams); n > 0 {
-		s.log.Warn("upstreams are validated but not proxied by this version", "count", n)
 	}
 }
 

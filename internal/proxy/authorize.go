@@ -1,0 +1,82 @@
+package proxy
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+
+	"github.com/mcpgate/mcpgate/internal/audit"
+	"github.com/mcpgate/mcpgate/internal/clientip"
+	"github.com/mcpgate/mcpgate/internal/jsonrpc"
+	"github.com/mcpgate/mcpgate/internal/policy"
+)
+
+// authorize applies the route's policy (SPEC PX-7): the upstream's scopes
+// to every request, and the per-tool rules to every tools/call,
+// resources/read and prompts/get in the body. A missing scope answers 403
+// insufficient_scope naming every scope the call needs, so the client can
+// step up; a deny or an unmet group, user or provider condition answers
+// 403 with a JSON-RPC error and no challenge, since no new token could
+// help and a challenge would send the client round a loop.
+func (rt *route) authorize(w http.ResponseWriter, r *http.Request, pr Principal, in jsonrpc.Inspection) bool {
+	if d := rt.policy.Decide(pr.Principal, "", "", nil); !d.Allowed {
+		rt.refuse(w, r, d, nil)
+		return false
+	}
+	for _, m := range in.Messages {
+		if m.Kind != jsonrpc.KindRequest || !ruled(m.Method) {
+			continue
+		}
+		name := m.Name
+		if m.Method == policy.KindResource {
+			name = m.URI
+		}
+		d := rt.policy.Decide(pr.Principal, m.Method, name, nil)
+		rt.auditDecision(r, pr, m, name, d)
+		if !d.Allowed {
+			rt.refuse(w, r, d, m.ID)
+			return false
+		}
+	}
+	return true
+}
+
+func ruled(method string) bool {
+	return method == policy.KindTool || method == policy.KindResource || method == policy.KindPrompt
+}
+
+func (rt *route) refuse(w http.ResponseWriter, r *http.Request, d policy.Decision, id []byte) {
+	if d.Outcome == policy.OutcomeInsufficientScope {
+		w.Header().Set("WWW-Authenticate", challenge("insufficient_scope", rt.prmURL, d.Needed))
+		writeRPCError(w, r, http.StatusForbidden, id, codeForbidden, "insufficient scope")
+		return
+	}
+	writeRPCError(w, r, http.StatusForbidden, id, codeForbidden, "not permitted by policy")
+}
+
+// auditDecision records one per-tool decision (SPEC PX-7, AU-1). The
+// arguments are hashed, never recorded: they may hold anything.
+func (rt *route) auditDecision(r *http.Request, pr Principal, m jsonrpc.Message, name string, d policy.Decision) {
+	typ := audit.ToolCallAllowed
+	if !d.Allowed {
+		typ = audit.ToolCallDenied
+	}
+	details := map[string]any{
+		"upstream": rt.up.Name, "method": m.Method, "tool": name,
+		"decision": d.Outcome, "rule": d.Rule, "reason": d.Reason,
+	}
+	if m.Arguments != nil {
+		sum := sha256.Sum256(m.Arguments)
+		details["arguments_sha256"] = hex.EncodeToString(sum[:])
+	}
+	if d.Rule >= 0 {
+		details["rule_match"] = rt.policy.Rules[d.Rule].Match
+	}
+	if len(d.MissingScopes) > 0 {
+		details["missing_scopes"] = d.MissingScopes
+	}
+	rt.p.opts.Audit(r.Context(), audit.Event{
+		Type: typ, User: pr.Subject, Session: pr.Family, Client: pr.ClientID, Provider: pr.Provider,
+		IP: clientip.From(r), UserAgent: r.UserAgent(), Details: details,
+	})
+}

@@ -1,0 +1,140 @@
+package extauth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// introspect checks a token with the AS (RFC 7662), answering from the
+// cache while a positive answer is fresh.
+func (v *Verifier) introspect(ctx context.Context, token string) (Claims, error) {
+	in := v.opts.Introspection
+	if in == nil {
+		return Claims{}, invalid("not a JWT, and introspection is not configured")
+	}
+	// Keyed by a hash: the cache never holds a usable token.
+	key := sha256.Sum256([]byte(token))
+	now := v.opts.Now()
+	if c, ok := v.cache.get(key, now); ok {
+		return c, nil
+	}
+	endpoint, err := v.introspectionURL(ctx)
+	if err != nil {
+		return Claims{}, err
+	}
+	raw, err := v.postIntrospection(ctx, endpoint, token)
+	if err != nil {
+		return Claims{}, unavailable("introspection: %v", err)
+	}
+	c, err := v.checkIntrospection(raw)
+	if err != nil {
+		return Claims{}, err
+	}
+	until := now.Add(introCacheTTL)
+	if c.Expiry.Before(until) {
+		until = c.Expiry
+	}
+	v.cache.put(key, c, until, now)
+	return c, nil
+}
+
+// introspectionURL is the configured endpoint, or the discovered one.
+func (v *Verifier) introspectionURL(ctx context.Context) (string, error) {
+	if u := v.opts.Introspection.URL; u != "" {
+		return u, nil
+	}
+	if v.ep.Load() == nil {
+		_ = v.refetch(ctx, false)
+	}
+	if ep := v.ep.Load(); ep != nil && ep.introspection != "" {
+		return ep.introspection, nil
+	}
+	return "", unavailable("introspection endpoint not discovered yet")
+}
+
+// postIntrospection asks the AS about token. The token travels in the
+// form body (never the URL, which ends up in logs), and we authenticate
+// with client_secret_basic; RFC 6749 §2.3.1 form-encodes both parts
+// before base64.
+func (v *Verifier) postIntrospection(ctx context.Context, endpoint, token string) (rawClaims, error) {
+	in := v.opts.Introspection
+	form := url.Values{"token": {token}, "token_type_hint": {"access_token"}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	req.SetBasicAuth(url.QueryEscape(in.ClientID), url.QueryEscape(in.ClientSecret))
+	resp, err := v.opts.HTTPClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		// 401 here means our client credentials are wrong: an operator's
+		// problem, not the token's, so it is not reported as invalid_token.
+		return nil, &statusError{endpoint, resp.StatusCode}
+	}
+	var raw rawClaims
+	if err := decodeBounded(resp.Body, &raw, endpoint); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
+type statusError struct {
+	url  string
+	code int
+}
+
+func (e *statusError) Error() string {
+	return fmt.Sprintf("POST %s: status %d", e.url, e.code)
+}
+
+// checkIntrospection applies to an introspection answer the checks a JWT
+// gets: the AS says whether the token is active, we still decide whether
+// it is for us (RFC 7662 §4: the resource server must check aud and scope).
+func (v *Verifier) checkIntrospection(raw rawClaims) (Claims, error) {
+	var active bool
+	if json.Unmarshal(raw["active"], &active) != nil || !active {
+		return Claims{}, invalid("introspection: not active")
+	}
+	c, t, reason := decodeClaims(raw, "scope")
+	if reason != "" {
+		return Claims{}, invalid("introspection: %s", reason)
+	}
+	if _, ok := raw["iss"]; ok && c.Issuer != v.opts.Issuer {
+		return Claims{}, invalid("introspection: wrong issuer")
+	}
+	if _, ok := raw["aud"]; !ok {
+		if !v.opts.Introspection.ImpliedAudience {
+			return Claims{}, invalid("introspection: no aud")
+		}
+		c.Audience = []string{v.opts.Introspection.ClientID}
+	}
+	if !v.audienceOK(c.Audience) {
+		return Claims{}, invalid("introspection: wrong audience")
+	}
+	if reason := v.checkTimes(t); reason != "" {
+		return Claims{}, invalid("introspection: %s", reason)
+	}
+	if c.Issuer == "" {
+		c.Issuer = v.opts.Issuer
+	}
+	return c, nil
+}
+
+// Introspection cache bounds: a positive answer is reused for at most
+// introCacheTTL (so revocation at the AS reaches us within a minute) and
+// never past the token's exp.
+const (
+	introCacheTTL = 60 * time.Second
+	maxIntroCache = 10_000
+)

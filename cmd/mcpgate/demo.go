@@ -34,23 +34,39 @@ func demo(ctx context.Context, env *cliEnv, addr, dataDir string) error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", addr, err)
 	}
-	cfg, err := server.DemoConfig(dataDir, ln)
+	upstreamURL, stopUpstream, err := server.StartDemoUpstream()
 	if err != nil {
 		ln.Close()
 		return err
 	}
+	defer stopUpstream()
+	d, err := server.NewDemo(dataDir, ln, upstreamURL)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	cfg := d.Config
 	s, err := server.New(ctx, cfg, serverOptions(env))
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	fmt.Fprintf(env.stdout, "mcpgate demo is running at %s\n", cfg.PublicURL)
-	fmt.Fprintf(env.stdout, "  data directory: %s\n", dataDir)
-	fmt.Fprintf(env.stdout, "  health:         %s/healthz  %s/readyz\n", cfg.PublicURL, cfg.PublicURL)
-	fmt.Fprintf(env.stdout, "  OAuth metadata: %s/.well-known/oauth-authorization-server\n", cfg.PublicURL)
-	fmt.Fprintln(env.stdout, "Press Ctrl-C to stop.")
+	printDemo(env, d, dataDir)
 	if env.ready != nil {
 		env.ready(cfg.PublicURL)
 	}
 	return s.Serve(ctx, ln)
+}
+
+func printDemo(env *cliEnv, d *server.Demo, dataDir string) {
+	cfg, w := d.Config, env.stdout
+	fmt.Fprintf(w, "mcpgate demo is running at %s\n", cfg.PublicURL)
+	fmt.Fprintf(w, "  MCP server URL: %s   <- paste this into your MCP client\n", d.MCPURL)
+	fmt.Fprintf(w, "  log in as:      %s / %s\n", server.DemoUser, d.Password)
+	fmt.Fprintf(w, "  data directory: %s\n", dataDir)
+	fmt.Fprintf(w, "  health:         %s/healthz  %s/readyz\n", cfg.PublicURL, cfg.PublicURL)
+	fmt.Fprintf(w, "  OAuth metadata: %s/.well-known/oauth-authorization-server\n", cfg.PublicURL)
+	fmt.Fprintf(w, "Tools: echo, add, current_time, whoami (scope %s); reset_counter needs %s,\n", server.DemoScope, server.DemoAdminScope)
+	fmt.Fprintln(w, "so calling it makes your client ask you to approve the extra scope (step-up).")
+	fmt.Fprintln(w, "Press Ctrl-C to stop.")
 }

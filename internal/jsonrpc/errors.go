@@ -1,8 +1,10 @@
 package jsonrpc
 
 import (
+	"encoding/base64"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // JSON-RPC error codes the inspector answers with.
@@ -54,11 +56,38 @@ func CheckHeaders(h http.Header, m Message) error {
 		return nil
 	}
 	want, named := nameOf(m)
-	if len(vals) != 1 || !named || vals[0] != want {
+	if len(vals) != 1 || !named {
+		return mismatch(HeaderName + " does not match the body's name or uri")
+	}
+	if got, ok := decodeHeaderValue(vals[0]); !ok || got != want {
 		return mismatch(HeaderName + " does not match the body's name or uri")
 	}
 	return nil
 }
+
+// decodeHeaderValue undoes the MCP 2026-07-28 header encoding (SEP-2243):
+// a value that is not plain printable ASCII, or that starts or ends with
+// white space, travels as "=?base64?<standard base64>?=". Any other value
+// is literal.
+func decodeHeaderValue(v string) (string, bool) {
+	inner, ok := strings.CutPrefix(v, base64Prefix)
+	if !ok {
+		return v, true
+	}
+	if inner, ok = strings.CutSuffix(inner, base64Suffix); !ok {
+		return v, true
+	}
+	b, err := base64.StdEncoding.DecodeString(inner)
+	if err != nil {
+		return "", false
+	}
+	return string(b), true
+}
+
+const (
+	base64Prefix = "=?base64?"
+	base64Suffix = "?="
+)
 
 // nameOf returns the value Mcp-Name must carry for m, if m has one.
 func nameOf(m Message) (string, bool) {

@@ -1,9 +1,12 @@
 package jsonrpc
 
 import (
+	"encoding/base64"
 	"net/http"
 	"testing"
 )
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
 
 func TestCheckHeaders(t *testing.T) {
 	call := Message{Kind: KindRequest, Method: "tools/call", Name: "rm"}
@@ -42,6 +45,12 @@ func TestCheckHeaders(t *testing.T) {
 		{"uri mismatch", h("Mcp-Name", "file:///b"), read, M},
 		{"name on unnamed method", h("Mcp-Name", ""), list, M},
 		{"repeated name header", h("Mcp-Name", "rm", "Mcp-Name", "ls"), call, M},
+		// SEP-2243: non-ASCII names travel base64-encoded in the header.
+		{"base64 name matches", h("Mcp-Name", "=?base64?"+b64("résumé")+"?="), Message{Kind: KindRequest, Method: "tools/call", Name: "résumé"}, 0},
+		{"base64 name mismatch", h("Mcp-Name", "=?base64?"+b64("ls")+"?="), call, M},
+		{"base64 not decodable", h("Mcp-Name", "=?base64?***?="), call, M},
+		{"base64 of the literal sentinel", h("Mcp-Name", "=?base64?"+b64("=?base64?x?=")+"?="), Message{Kind: KindRequest, Method: "tools/call", Name: "=?base64?x?="}, 0},
+		{"sentinel without suffix is literal", h("Mcp-Name", "=?base64?rm"), Message{Kind: KindRequest, Method: "tools/call", Name: "=?base64?rm"}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

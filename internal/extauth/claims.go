@@ -51,7 +51,7 @@ func decodeClaims(raw rawClaims, scopeClaim string) (Claims, timeClaims, string)
 	}{
 		{"iss", &c.Issuer}, {"sub", &c.Subject}, {"jti", &c.JTI}, {"email", &c.Email},
 		{"client_id", &clientIDs[0]}, {"cid", &clientIDs[1]}, {"azp", &clientIDs[2]},
-		{"aud", (*stringOrList)(&c.Audience)},
+		{"aud", (*audience)(&c.Audience)},
 		{scopeClaim, (*stringOrList)(&c.Scopes)},
 		{"groups", &c.Groups},
 		{"exp", &t.exp}, {"nbf", &t.nbf}, {"iat", &t.iat},
@@ -83,10 +83,8 @@ func decodeClaims(raw rawClaims, scopeClaim string) (Claims, timeClaims, string)
 	return c, t, ""
 }
 
-// stringOrList decodes a JSON string or array of strings. A string is
-// split on spaces, which is right for scope (RFC 6749 §3.3) and harmless
-// for aud, whose values never hold spaces that matter: an aud with a space
-// can only fail the exact comparison.
+// stringOrList decodes a scope claim: a space-separated string (RFC 6749
+// §3.3, RFC 9068 scope) or an array of strings (Okta scp).
 type stringOrList []string
 
 func (s *stringOrList) UnmarshalJSON(b []byte) error {
@@ -95,12 +93,21 @@ func (s *stringOrList) UnmarshalJSON(b []byte) error {
 		*s = strings.Fields(one)
 		return nil
 	}
-	var list []string
-	if err := json.Unmarshal(b, &list); err != nil {
-		return err
+	return json.Unmarshal(b, (*[]string)(s))
+}
+
+// audience decodes aud: one string or an array of strings (RFC 7519
+// §4.1.3). A string is one audience, never split: "api://mcp other" is
+// not "api://mcp".
+type audience []string
+
+func (a *audience) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*a = []string{one}
+		return nil
 	}
-	*s = list
-	return nil
+	return json.Unmarshal(b, (*[]string)(a))
 }
 
 // timeClaims are exp, nbf and iat as found; nil when absent.

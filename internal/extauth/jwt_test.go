@@ -63,6 +63,7 @@ func TestOktaAttacks(t *testing.T) {
 	}{
 		{"wrong audience", okta(func(_, c map[string]any) { c["aud"] = "api://other" }), "wrong audience"},
 		{"audience prefix", okta(func(_, c map[string]any) { c["aud"] = "api://mcp/" }), "wrong audience"},
+		{"audience string holding ours and more", okta(func(_, c map[string]any) { c["aud"] = "api://mcp api://other" }), "wrong audience"},
 		{"audience list without ours", okta(func(_, c map[string]any) { c["aud"] = []string{"a", "b"} }), "wrong audience"},
 		{"no audience", okta(func(_, c map[string]any) { delete(c, "aud") }), "wrong audience"},
 		{"wrong issuer", okta(func(_, c map[string]any) { c["iss"] = "https://evil.example/oauth2/default" }), "wrong issuer"},
@@ -96,7 +97,7 @@ func TestOktaAttacks(t *testing.T) {
 }
 
 // tamper raises the token's scopes without re-signing.
-func tamper(t *testing.T, token string) string {
+func tamper(t testing.TB, token string) string {
 	parts := strings.Split(token, ".")
 	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
 	if err != nil {
@@ -117,7 +118,7 @@ func TestSkewAndAudienceForms(t *testing.T) {
 	as, v, clk := oktaAS(t)
 	now := clk.Now()
 	for name, edit := range map[string]func(c map[string]any){
-		"exp 59s ago is within skew":  func(c map[string]any) { c["exp"] = now.Add(-59 * time.Second).Unix() },
+		"exp 59s ago is within skew":   func(c map[string]any) { c["exp"] = now.Add(-59 * time.Second).Unix() },
 		"nbf 59s ahead is within skew": func(c map[string]any) { c["nbf"] = now.Add(59 * time.Second).Unix() },
 		"aud array containing ours":    func(c map[string]any) { c["aud"] = []string{"api://other", "api://mcp"} },
 		"fractional exp":               func(c map[string]any) { c["exp"] = float64(now.Unix()) + 600.5 },

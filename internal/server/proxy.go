@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/mcpgate/mcpgate/internal/config"
+	"github.com/mcpgate/mcpgate/internal/extauth"
+	"github.com/mcpgate/mcpgate/internal/policy"
 	"github.com/mcpgate/mcpgate/internal/proxy"
 )
 
@@ -108,6 +111,44 @@ func (s *Server) stdioTransport(u config.Upstream) (http.RoundTripper, io.Closer
 	return nil, nil, errors.New("stdio upstreams are not available in this build yet")
 }
 
+// externalAuth builds the verifier of a resource-server-only route (SPEC
+// section 1, shape 2). Its keys are fetched in the background
+// (RunBackground), and lazily on first use when the AS was down at start.
 func (s *Server) externalAuth(name string, ea config.ExternalAuth) (proxy.Authenticator, error) {
-	return nil, errors.New("external_auth is not available in this build yet")
+	o := extauth.Options{
+		Issuer: ea.Issuer, Audience: ea.Audience, ScopeClaim: ea.ScopeClaim, TokenType: ea.TokenType,
+		JWKSURL: ea.JWKSURL, Now: s.opts.Now, Log: s.log.With("component", "extauth", "upstream", name),
+	}
+	if in := ea.Introspection; in != nil {
+		o.Introspection = &extauth.Introspection{URL: in.URL, ClientID: in.ClientID, ClientSecret: in.ClientSecret}
+	}
+	v, err := extauth.New(o)
+	if err != nil {
+		return nil, err
+	}
+	s.external = append(s.external, v)
+	return externalAuthenticator{v}, nil
+}
+
+// externalAuthenticator maps an external AS's claims to the proxy's
+// principal. The subject is namespaced by the issuer's route, "ext:<sub>",
+// so a rule naming a local user can never match an external token's
+// subject of the same spelling.
+type externalAuthenticator struct{ v *extauth.Verifier }
+
+func (a externalAuthenticator) Authenticate(ctx context.Context, token string) (proxy.Principal, error) {
+	c, err := a.v.Verify(ctx, token)
+	switch {
+	case errors.Is(err, extauth.ErrUnavailable):
+		return proxy.Principal{}, fmt.Errorf("%w: %w", proxy.ErrUnavailable, err)
+	case err != nil:
+		return proxy.Principal{}, fmt.Errorf("%w: %w", proxy.ErrInvalidToken, err)
+	}
+	return proxy.Principal{
+		Principal: policy.Principal{
+			Subject: "ext:" + c.Subject, Provider: "ext", Email: c.Email, EmailVerified: c.EmailVerified,
+			Groups: c.Groups, Scopes: c.Scopes,
+		},
+		ClientID: c.ClientID, TokenID: c.JTI, Expiry: c.Expiry,
+	}, nil
 }

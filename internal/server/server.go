@@ -16,6 +16,7 @@ import (
 	"github.com/mcpgate/mcpgate/internal/audit"
 	"github.com/mcpgate/mcpgate/internal/clientip"
 	"github.com/mcpgate/mcpgate/internal/config"
+	"github.com/mcpgate/mcpgate/internal/extauth"
 	"github.com/mcpgate/mcpgate/internal/login"
 	"github.com/mcpgate/mcpgate/internal/metrics"
 	"github.com/mcpgate/mcpgate/internal/proxy"
@@ -65,6 +66,9 @@ type Server struct {
 	// started (stdio children).
 	proxy   *proxy.Proxy
 	closers []io.Closer
+	// external are the verifiers of resource-server-only routes; their
+	// key refresh runs in RunBackground.
+	external []*extauth.Verifier
 
 	closeOnce sync.Once
 }
@@ -198,10 +202,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // revocation-log polling. Serve runs it; a caller serving Handler itself
 // (tests) runs it alongside.
 func (s *Server) RunBackground(ctx context.Context) {
-	done := make(chan struct{})
-	go func() { defer close(done); s.auth.run(ctx) }()
+	var wg sync.WaitGroup
+	wg.Go(func() { s.auth.run(ctx) })
+	for _, v := range s.external {
+		wg.Go(func() { v.Run(ctx) })
+	}
 	s.collectGarbage(ctx, gcInterval)
-	<-done
+	wg.Wait()
 }
 
 func (s *Server) serveMain(srv *http.Server, ln net.Listener) error {

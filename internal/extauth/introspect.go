@@ -49,13 +49,14 @@ func (v *Verifier) introspectionURL(ctx context.Context) (string, error) {
 	if u := v.opts.Introspection.URL; u != "" {
 		return u, nil
 	}
+	var err error
 	if v.ep.Load() == nil {
-		_ = v.refetch(ctx, false)
+		err = v.refetch(ctx, false)
 	}
 	if ep := v.ep.Load(); ep != nil && ep.introspection != "" {
 		return ep.introspection, nil
 	}
-	return "", unavailable("introspection endpoint not discovered yet")
+	return "", unavailable("introspection endpoint not discovered: %v", err)
 }
 
 // postIntrospection asks the AS about token. The token travels in the

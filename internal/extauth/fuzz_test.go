@@ -43,8 +43,19 @@ func FuzzVerify(f *testing.F) {
 	f.Add(mint(map[string]any{"alg": "HS256", "kid": "r1"}, claims, hs256(rk.N.Bytes())))
 	f.Add(mint(map[string]any{"alg": "ES256", "kid": "r1"}, claims, es256(ek)))
 	f.Add(tamper(f, mint(map[string]any{"alg": "RS256", "kid": "r1"}, claims, rs256(rk))))
-	expired := oktaClaims(as, t0.Add(-2*time.Hour))
-	f.Add(mint(map[string]any{"alg": "RS256", "kid": "r1"}, expired, rs256(rk)))
+	// Validly signed but wrong in one claim each: the seeds that make the
+	// oracle bite if a claim check is lost.
+	for _, edit := range []func(c map[string]any){
+		func(c map[string]any) { c["exp"] = t0.Add(-2 * time.Hour).Unix() },
+		func(c map[string]any) { c["nbf"] = t0.Add(time.Hour).Unix() },
+		func(c map[string]any) { c["aud"] = "api://other" },
+		func(c map[string]any) { c["aud"] = "api://mcp api://other" },
+		func(c map[string]any) { c["iss"] = "https://evil.example" },
+	} {
+		c := oktaClaims(as, t0)
+		edit(c)
+		f.Add(mint(map[string]any{"alg": "RS256", "kid": "r1"}, c, rs256(rk)))
+	}
 	f.Add("opaque")
 	f.Add("a.b.c")
 	f.Add("")

@@ -92,7 +92,7 @@ func (v *Verifier) load(ctx context.Context) error {
 	if ep == nil {
 		e, err := v.discover(ctx)
 		if err != nil {
-			v.opts.Log.Warn("extauth: discovery failed", "issuer", v.opts.Issuer, "err", err)
+			v.warn(ctx, "extauth: discovery failed", err)
 			return err
 		}
 		ep = &e
@@ -103,13 +103,20 @@ func (v *Verifier) load(ctx context.Context) error {
 	}
 	ks, err := v.fetchJWKS(ctx, ep.jwks)
 	if err != nil {
-		v.opts.Log.Warn("extauth: JWKS fetch failed; keeping the keys loaded", "issuer", v.opts.Issuer, "err", err)
+		v.warn(ctx, "extauth: JWKS fetch failed; keeping the keys loaded", err)
 		return err
 	}
 	if old := v.keys.Swap(ks); old == nil || !slices.Equal(kids(old), kids(ks)) {
 		v.opts.Log.Info("extauth: keys loaded", "issuer", v.opts.Issuer, "kids", kids(ks))
 	}
 	return nil
+}
+
+// warn logs a failed fetch, except one cut short by Run's shutdown.
+func (v *Verifier) warn(ctx context.Context, msg string, err error) {
+	if ctx.Err() == nil {
+		v.opts.Log.Warn(msg, "issuer", v.opts.Issuer, "err", err)
+	}
 }
 
 func kids(ks *keySet) []string {

@@ -274,6 +274,11 @@ type Introspection struct {
 	ClientID         string `yaml:"client_id"`
 	ClientSecret     string `yaml:"client_secret"`
 	ClientSecretFile string `yaml:"client_secret_file"`
+	// ImpliedAudience accepts an active answer without aud, taking
+	// ClientID as the audience (which must then equal Audience). Only for
+	// an AS that answers active solely to a client in the token's
+	// audience. Default false: such answers are refused.
+	ImpliedAudience bool `yaml:"implied_audience"`
 }
 
 // Audit configures audit sinks; several may be on at once.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/mcpgate/mcpgate/internal/config"
 	"github.com/mcpgate/mcpgate/internal/testenv"
+	"github.com/mcpgate/mcpgate/internal/testenv/zitadel"
 )
 
 // oktaAS is an httptest authorization server shaped like an Okta custom
@@ -184,5 +185,72 @@ func TestResourceServerOnlyOktaShaped(t *testing.T) {
 	want("after rotation", call(as.mint(t, clk.Now(), nil)), http.StatusOK, "")
 	if got := as.jwksFetchs.Load(); got != fetches+1 {
 		t.Errorf("JWKS fetches after rotation = %d, want %d (exactly one refetch)", got, fetches+1)
+	}
+}
+
+// TestResourceServerOnlyZitadel runs resource-server-only routes against
+// the real zitadel example OP (SPEC §10): its opaque access token passes
+// through introspection and reaches the upstream; a route for another
+// audience refuses it with invalid_token, a route needing a scope the
+// token lacks answers insufficient_scope, and a JWT signed by the OP but
+// checked against another issuer is refused.
+func TestResourceServerOnlyZitadel(t *testing.T) {
+	z := zitadel.Login(t)
+	var hits atomic.Int32
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"jsonrpc":"2.0","id":1,"result":{}}`)
+	}))
+	t.Cleanup(up.Close)
+	intro := func() *config.Introspection {
+		return &config.Introspection{ClientID: zitadel.ClientID, ClientSecret: zitadel.ClientSecret, ImpliedAudience: true}
+	}
+	g := testenv.New(t, testenv.Options{Mutate: func(c *config.Config) {
+		add := func(name string, ea *config.ExternalAuth) {
+			c.Upstreams = append(c.Upstreams, config.Upstream{Name: name, Path: "/mcp/" + name, URL: up.URL, ExternalAuth: ea})
+		}
+		add("zitadel", &config.ExternalAuth{Issuer: z.Issuer, Audience: zitadel.ClientID, Scopes: []string{"email"}, Introspection: intro()})
+		add("other-aud", &config.ExternalAuth{Issuer: z.Issuer, Audience: "mcp-other", Scopes: []string{"email"}, Introspection: intro()})
+		add("more-scope", &config.ExternalAuth{Issuer: z.Issuer, Audience: zitadel.ClientID, Scopes: []string{"email", "mcp:admin"}, Introspection: intro()})
+		add("jwt", &config.ExternalAuth{Issuer: z.Issuer, Audience: zitadel.ClientID})
+		add("other-iss", &config.ExternalAuth{Issuer: "http://localhost:1/", Audience: zitadel.ClientID, JWKSURL: z.JWKS})
+	}})
+	call := func(path, tok string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, g.URL+path, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := g.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	prm := func(path string) string { return g.URL + "/.well-known/oauth-protected-resource" + path }
+	cases := []struct {
+		name, path, tok string
+		status          int
+		challenge       string
+	}{
+		{"opaque token via introspection", "/mcp/zitadel", z.Access, http.StatusOK, ""},
+		{"another audience", "/mcp/other-aud", z.Access, http.StatusUnauthorized,
+			`Bearer error="invalid_token", resource_metadata="` + prm("/mcp/other-aud") + `", scope="email"`},
+		{"scope not granted", "/mcp/more-scope", z.Access, http.StatusForbidden,
+			`Bearer error="insufficient_scope", resource_metadata="` + prm("/mcp/more-scope") + `", scope="email mcp:admin"`},
+		{"OP-signed JWT via discovered JWKS", "/mcp/jwt", z.ID, http.StatusOK, ""},
+		{"OP-signed JWT, another issuer", "/mcp/other-iss", z.ID, http.StatusUnauthorized,
+			`Bearer error="invalid_token", resource_metadata="` + prm("/mcp/other-iss") + `"`},
+	}
+	for _, c := range cases {
+		resp := call(c.path, c.tok)
+		if resp.StatusCode != c.status || resp.Header.Get("WWW-Authenticate") != c.challenge {
+			t.Errorf("%s: %d %q, want %d %q", c.name, resp.StatusCode, resp.Header.Get("WWW-Authenticate"), c.status, c.challenge)
+		}
+	}
+	if hits.Load() != 2 {
+		t.Errorf("upstream hits = %d, want 2 (only the accepted requests)", hits.Load())
 	}
 }

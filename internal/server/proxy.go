@@ -120,7 +120,9 @@ func (s *Server) externalAuth(name string, ea config.ExternalAuth) (proxy.Authen
 		JWKSURL: ea.JWKSURL, Now: s.opts.Now, Log: s.log.With("component", "extauth", "upstream", name),
 	}
 	if in := ea.Introspection; in != nil {
-		o.Introspection = &extauth.Introspection{URL: in.URL, ClientID: in.ClientID, ClientSecret: in.ClientSecret}
+		o.Introspection = &extauth.Introspection{
+			URL: in.URL, ClientID: in.ClientID, ClientSecret: in.ClientSecret, ImpliedAudience: in.ImpliedAudience,
+		}
 	}
 	v, err := extauth.New(o)
 	if err != nil {

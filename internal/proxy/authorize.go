@@ -9,6 +9,7 @@ import (
 	"github.com/mcpgate/mcpgate/internal/clientip"
 	"github.com/mcpgate/mcpgate/internal/jsonrpc"
 	"github.com/mcpgate/mcpgate/internal/policy"
+	"github.com/mcpgate/mcpgate/internal/reqid"
 )
 
 // authorize applies the route's policy (SPEC PX-7): the upstream's scopes
@@ -75,8 +76,15 @@ func (rt *route) auditDecision(r *http.Request, pr Principal, m jsonrpc.Message,
 	if len(d.MissingScopes) > 0 {
 		details["missing_scopes"] = d.MissingScopes
 	}
-	rt.p.opts.Audit(r.Context(), audit.Event{
-		Type: typ, User: pr.Subject, Session: pr.Family, Client: pr.ClientID, Provider: pr.Provider,
-		IP: clientip.From(r), UserAgent: r.UserAgent(), Details: details,
+	rt.p.record(r, audit.Event{
+		Type: typ, User: pr.Subject, Session: pr.Family, Client: pr.ClientID, Provider: pr.Provider, Details: details,
 	})
+}
+
+// record writes an audit event with the request's client address, user
+// agent and request ID, so an operator can match a refusal the client saw
+// (its error body carries the request ID) to its record.
+func (p *Proxy) record(r *http.Request, e audit.Event) {
+	e.IP, e.UserAgent, e.RequestID = clientip.From(r), r.UserAgent(), reqid.From(r.Context())
+	p.opts.Audit(r.Context(), e)
 }

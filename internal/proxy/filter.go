@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/mcpgate/mcpgate/internal/jsonrpc"
 	"github.com/mcpgate/mcpgate/internal/policy"
@@ -19,57 +20,119 @@ import (
 // buffered without limit.
 const maxListBody = 16 << 20
 
-// listKinds maps the list methods the gateway filters to the array in
-// their result, the item key policy matches, and the method that would use
-// an item (SPEC PX-7).
-var listKinds = map[string]struct{ field, key, kind string }{
-	"tools/list":     {"tools", "name", policy.KindTool},
-	"prompts/list":   {"prompts", "name", policy.KindPrompt},
-	"resources/list": {"resources", "uri", policy.KindResource},
+// listField is a list result's array, the item key policy matches, and
+// the method that would use an item (SPEC PX-7).
+type listField struct{ field, key, kind string }
+
+// listFields are the arrays a list result carries. MCP defines these keys
+// at the top of a result only for tools/list, prompts/list and
+// resources/list, so the gateway recognises a list answer by its shape,
+// not by matching its id to a request: ids can be spelled many ways
+// ("1", 1.0, "\u0031"), and a resumed stream (Last-Event-ID) can replay a
+// list answer on a GET that carried no request at all.
+var listFields = []listField{
+	{"tools", "name", policy.KindTool},
+	{"prompts", "name", policy.KindPrompt},
+	{"resources", "uri", policy.KindResource},
 }
 
-// listRequests maps the id of every list request in the body to its
-// method; their responses get filtered.
-func listRequests(in jsonrpc.Inspection) map[string]string {
-	var out map[string]string
+// hasListRequest reports whether the body asks for a list, so that its
+// JSON answer must be read and filtered.
+func hasListRequest(in jsonrpc.Inspection) bool {
 	for _, m := range in.Messages {
-		if _, ok := listKinds[m.Method]; ok && m.Kind == jsonrpc.KindRequest {
-			if out == nil {
-				out = map[string]string{}
+		switch m.Method {
+		case "tools/list", "prompts/list", "resources/list":
+			if m.Kind == jsonrpc.KindRequest {
+				return true
 			}
-			out[string(m.ID)] = m.Method
 		}
 	}
-	return out
+	return false
 }
 
-// filterResponse filters list results in a JSON or SSE response body.
-func (rt *route) filterResponse(resp *http.Response, st *forwardState) {
+// errUnfilterable: a response that may hold a list the gateway cannot
+// read (compressed) is refused, never passed unfiltered.
+var errUnfilterable = errors.New("upstream response cannot be filtered")
+
+// filterResponse filters list results: every SSE stream (POST answers and
+// GET streams alike, since a stream can replay earlier answers), and a
+// JSON answer to a body that asked for a list.
+func (rt *route) filterResponse(resp *http.Response, st *forwardState) error {
 	ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	switch ct {
-	case "text/event-stream":
-		resp.Body = &sseFilter{src: bufio.NewReader(resp.Body), closer: resp.Body, filter: func(b []byte) []byte {
-			return rt.filterPayload(b, st)
-		}}
-	case "application/json":
-		b, err := io.ReadAll(io.LimitReader(resp.Body, maxListBody+1))
-		resp.Body.Close()
-		if err != nil || len(b) > maxListBody {
-			b = errorPayload(nil, "upstream list response unreadable")
-		} else {
-			b = rt.filterPayload(b, st)
-		}
-		resp.Body = io.NopCloser(bytes.NewReader(b))
-		resp.ContentLength = int64(len(b))
-		resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
+	sse := ct == "text/event-stream"
+	if !sse && !(ct == "application/json" && st.lists) {
+		return nil
 	}
+	if ce := resp.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		return errUnfilterable
+	}
+	filter := func(b []byte) []byte { return rt.filterPayload(b, st.principal) }
+	if sse {
+		// The filtered stream's length differs from the upstream's.
+		resp.ContentLength = -1
+		resp.Header.Del("Content-Length")
+		resp.Body = &sseFilter{src: bufio.NewReader(resp.Body), closer: resp.Body, filter: filter}
+		return nil
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxListBody+1))
+	resp.Body.Close()
+	if err != nil || len(b) > maxListBody {
+		b = errorPayload(nil, "upstream list response unreadable")
+	} else {
+		b = filter(b)
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	resp.ContentLength = int64(len(b))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
+	return nil
+}
+
+// mayHoldList is a cheap screen run before parsing: a payload with no
+// key spelling a list field in any letter case, and no \u escape that
+// could spell one, holds no list and passes without being decoded (the
+// SSE relay pays no JSON parse per event, SPEC PF-5). Letter case counts
+// because clients decode case-insensitively (Go's encoding/json reads
+// "Tools" into a Tools field).
+func mayHoldList(b []byte) bool {
+	if bytes.Contains(b, []byte(`\u`)) {
+		return true
+	}
+	for i := bytes.IndexByte(b, '"'); i >= 0 && i+1 < len(b); {
+		rest := b[i+1:]
+		for _, lf := range listFields {
+			if n := len(lf.field); len(rest) > n && rest[n] == '"' && bytes.EqualFold(rest[:n], []byte(lf.field)) {
+				return true
+			}
+		}
+		j := bytes.IndexByte(rest, '"')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
+}
+
+// foldedVariant reports whether m has a key that equals key only up to
+// letter case. A client decoding case-insensitively could read it as key,
+// so the gateway refuses to guess which one it would use.
+func foldedVariant(m map[string]json.RawMessage, key string) bool {
+	for k := range m {
+		if k != key && strings.EqualFold(k, key) {
+			return true
+		}
+	}
+	return false
 }
 
 // filterPayload filters one JSON-RPC message or batch. Anything that is
-// not a response to a list request passes byte for byte. A list response
-// the gateway cannot read is replaced by an error for its id: passing it
-// unfiltered would show the caller what policy hides (fail closed).
-func (rt *route) filterPayload(b []byte, st *forwardState) []byte {
+// not a list answer passes byte for byte. A payload that may hold a list
+// but cannot be read is replaced by an error: passing it unfiltered would
+// show the caller what policy hides (fail closed).
+func (rt *route) filterPayload(b []byte, pr Principal) []byte {
+	if !mayHoldList(b) {
+		return b
+	}
 	trimmed := bytes.TrimLeft(b, " \t\r\n")
 	if len(trimmed) > 0 && trimmed[0] == '[' {
 		var batch []json.RawMessage
@@ -78,7 +141,7 @@ func (rt *route) filterPayload(b []byte, st *forwardState) []byte {
 		}
 		changed := false
 		for i, m := range batch {
-			if out, ok := rt.filterMessage(m, st); ok {
+			if out, ok := rt.filterMessage(m, pr); ok {
 				batch[i], changed = out, true
 			}
 		}
@@ -88,74 +151,74 @@ func (rt *route) filterPayload(b []byte, st *forwardState) []byte {
 		out, _ := json.Marshal(batch)
 		return out
 	}
-	if out, ok := rt.filterMessage(b, st); ok {
+	if out, ok := rt.filterMessage(b, pr); ok {
 		return out
 	}
 	return b
 }
 
-// filterMessage returns the filtered message and true when msg answers a
-// list request of this body; otherwise false and msg passes untouched.
-func (rt *route) filterMessage(msg []byte, st *forwardState) ([]byte, bool) {
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(msg, &obj) != nil {
-		return nil, false
-	}
-	id, hasID := obj["id"]
-	if !hasID || obj["method"] != nil {
-		return nil, false
-	}
-	method, ok := st.lists[string(compactJSON(id))]
-	if !ok {
-		return nil, false
-	}
-	if obj["result"] == nil {
-		return nil, false // an error response lists nothing
-	}
-	result, err := rt.filterResult(obj["result"], listKinds[method], st.principal)
-	if err != nil {
+// filterMessage returns the filtered message and true when msg is a
+// response whose result holds a list; otherwise false and msg passes
+// untouched. Re-encoding from the decoded object also drops duplicate keys
+// the client's parser might have read differently.
+func (rt *route) filterMessage(msg []byte, pr Principal) ([]byte, bool) {
+	unreadable := func(id json.RawMessage) ([]byte, bool) {
 		return errorPayload(id, "upstream list response unreadable"), true
 	}
-	obj["result"] = result
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(msg, &obj) != nil {
+		return unreadable(nil)
+	}
+	if foldedVariant(obj, "result") {
+		return unreadable(obj["id"])
+	}
+	raw, isResponse := obj["result"]
+	if !isResponse || obj["method"] != nil {
+		return nil, false
+	}
+	var result map[string]json.RawMessage
+	if json.Unmarshal(raw, &result) != nil {
+		return nil, false // not an object: no list in it
+	}
+	changed := false
+	for _, lf := range listFields {
+		if foldedVariant(result, lf.field) {
+			return unreadable(obj["id"])
+		}
+		arr, ok := result[lf.field]
+		if !ok {
+			continue
+		}
+		kept, err := rt.filterItems(arr, lf, pr)
+		if err != nil {
+			return unreadable(obj["id"])
+		}
+		result[lf.field], changed = kept, true
+	}
+	if !changed {
+		return nil, false
+	}
+	obj["result"], _ = json.Marshal(result)
 	out, _ := json.Marshal(obj)
 	return out, true
 }
 
-func (rt *route) filterResult(raw json.RawMessage, lk struct{ field, key, kind string }, pr Principal) (json.RawMessage, error) {
-	var result map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &result); err != nil {
-		return nil, err
-	}
+func (rt *route) filterItems(arr json.RawMessage, lf listField, pr Principal) (json.RawMessage, error) {
 	var items []map[string]json.RawMessage
-	if err := json.Unmarshal(result[lk.field], &items); err != nil {
+	if err := json.Unmarshal(arr, &items); err != nil {
 		return nil, err
 	}
 	kept := make([]map[string]json.RawMessage, 0, len(items))
 	for _, it := range items {
 		var name string
-		if json.Unmarshal(it[lk.key], &name) != nil {
-			return nil, errors.New("list item without a string " + lk.key)
+		if foldedVariant(it, lf.key) || json.Unmarshal(it[lf.key], &name) != nil {
+			return nil, errors.New("list item without one string " + lf.key)
 		}
-		if rt.policy.Visible(pr.Principal, lk.kind, name, nil) {
+		if rt.policy.Visible(pr.Principal, lf.kind, name, nil) {
 			kept = append(kept, it)
 		}
 	}
-	b, err := json.Marshal(kept)
-	if err != nil {
-		return nil, err
-	}
-	result[lk.field] = b
-	return json.Marshal(result)
-}
-
-// compactJSON normalises an id's spacing so "1" and " 1" match the id
-// the inspector recorded from the request.
-func compactJSON(b []byte) []byte {
-	var buf bytes.Buffer
-	if json.Compact(&buf, b) != nil {
-		return b
-	}
-	return buf.Bytes()
+	return json.Marshal(kept)
 }
 
 func errorPayload(id json.RawMessage, msg string) []byte {
@@ -170,13 +233,19 @@ func errorPayload(id json.RawMessage, msg string) []byte {
 // the data of events that answer list requests. Every other byte, id:,
 // retry: and comment lines included, passes unchanged, and each event is
 // handed on as soon as its blank line arrives (no buffering across events,
-// SPEC PX-4).
+// SPEC PX-4). Lines end in LF, CRLF or a lone CR, and a leading BOM is
+// ignored, exactly as the SSE parser of a client reads them (WHATWG HTML
+// §9.2.6): a stream the filter split differently from the client could
+// smuggle an unfiltered list past it.
 type sseFilter struct {
 	src    *bufio.Reader
 	closer io.Closer
 	filter func([]byte) []byte
 	out    []byte
 	err    error
+	// started is set after the first byte (a BOM is only skipped there);
+	// skipLF after a CR, whose following LF belongs to the same line end.
+	started, skipLF bool
 }
 
 // maxEvent bounds one buffered SSE event.
@@ -197,58 +266,107 @@ func (f *sseFilter) Read(p []byte) (int, error) {
 func (f *sseFilter) Close() error { return f.closer.Close() }
 
 // nextEvent reads lines up to and including a blank line and returns the
-// event, rewritten if its data is a list response.
+// event's raw bytes, rewritten if its data is a list response. At the end
+// of the stream an unfinished event is filtered too: some clients
+// dispatch it.
 func (f *sseFilter) nextEvent() ([]byte, error) {
 	var raw, data []byte
-	var dataLines int
+	dataLines := 0
 	for {
-		line, err := f.src.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
-			// A line longer than the buffer: keep reading it whole.
-			raw = append(raw, line...)
-			if len(raw) > maxEvent {
-				return nil, errors.New("sse event too large")
-			}
-			continue
-		}
-		raw = append(raw, line...)
-		if err != nil {
-			return raw, err
-		}
+		consumed, line, ended, err := f.readLine()
+		raw = append(raw, consumed...)
 		if len(raw) > maxEvent {
 			return nil, errors.New("sse event too large")
 		}
-		l := bytes.TrimRight(line, "\r\n")
-		if len(l) == 0 {
-			break
-		}
-		if v, ok := bytes.CutPrefix(l, []byte("data:")); ok {
-			v = bytes.TrimPrefix(v, []byte(" "))
+		if v, ok := bytes.CutPrefix(line, []byte("data")); ok && (len(v) == 0 || v[0] == ':') {
+			v = bytes.TrimPrefix(bytes.TrimPrefix(v, []byte(":")), []byte(" "))
 			if dataLines > 0 {
 				data = append(data, '\n')
 			}
 			data = append(data, v...)
 			dataLines++
 		}
+		if err != nil || (ended && len(line) == 0) {
+			if dataLines > 0 {
+				if out := f.filter(data); !bytes.Equal(out, data) {
+					raw = rewriteData(raw, out)
+				}
+			}
+			return raw, err
+		}
 	}
-	if dataLines == 0 {
-		return raw, nil
+}
+
+// readLine reads one line. consumed is every byte read (handed on
+// unchanged), line the line without its end, ended whether a line end
+// (LF, CRLF or CR) was read. The LF of a CRLF split across reads is
+// consumed with the next line: waiting for it would hold an event back.
+func (f *sseFilter) readLine() (consumed, line []byte, ended bool, err error) {
+	for {
+		b, err := f.src.ReadByte()
+		if err != nil {
+			return consumed, line, false, err
+		}
+		consumed = append(consumed, b)
+		if !f.started {
+			f.started = true
+			// A UTF-8 BOM at the start of the stream is not part of the
+			// first line.
+			if b == 0xEF {
+				if bom, _ := f.src.Peek(2); bytes.Equal(bom, []byte{0xBB, 0xBF}) {
+					f.src.Discard(2)
+					consumed = append(consumed, 0xBB, 0xBF)
+					continue
+				}
+			}
+		}
+		if f.skipLF {
+			f.skipLF = false
+			if b == '\n' {
+				continue // the rest of the previous line's CRLF
+			}
+		}
+		switch b {
+		case '\n':
+			return consumed, line, true, nil
+		case '\r':
+			// Peek only at what is buffered: blocking for the next byte
+			// would hold this event back until the upstream sends more.
+			if f.src.Buffered() == 0 {
+				f.skipLF = true
+			} else if next, _ := f.src.Peek(1); next[0] == '\n' {
+				f.src.Discard(1)
+				consumed = append(consumed, '\n')
+			}
+			return consumed, line, true, nil
+		}
+		line = append(line, b)
+		if len(line) > maxEvent {
+			return nil, nil, false, errors.New("sse line too large")
+		}
 	}
-	out := f.filter(data)
-	if bytes.Equal(out, data) {
-		return raw, nil
-	}
-	return rewriteData(raw, out), nil
 }
 
 // rewriteData replaces the data lines of an event with one line holding
-// data, keeping every other field line in place.
+// data, keeping every other field line in place. The event's bytes are
+// parsed with the same line ends as nextEvent.
 func rewriteData(raw, data []byte) []byte {
 	var out []byte
 	wrote := false
-	for _, line := range bytes.SplitAfter(raw, []byte("\n")) {
-		l := bytes.TrimRight(line, "\r\n")
-		if bytes.HasPrefix(l, []byte("data:")) {
+	for len(raw) > 0 {
+		i := bytes.IndexAny(raw, "\r\n")
+		var line, end []byte
+		if i < 0 {
+			line, raw = raw, nil
+		} else {
+			line = raw[:i]
+			n := 1
+			if raw[i] == '\r' && i+1 < len(raw) && raw[i+1] == '\n' {
+				n = 2
+			}
+			end, raw = raw[i:i+n], raw[i+n:]
+		}
+		if v, ok := bytes.CutPrefix(line, []byte("data")); ok && (len(v) == 0 || v[0] == ':') {
 			if !wrote {
 				out = append(out, "data: "...)
 				out = append(out, data...)
@@ -258,6 +376,7 @@ func rewriteData(raw, data []byte) []byte {
 			continue
 		}
 		out = append(out, line...)
+		out = append(out, end...)
 	}
 	return out
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/textproto"
+	"slices"
 	"strings"
 
 	"github.com/mcpgate/mcpgate/internal/clientip"
@@ -19,7 +20,7 @@ import (
 type forwardState struct {
 	principal Principal
 	body      []byte            // the inspected body; nil for GET and DELETE
-	lists     map[string]string // JSON-RPC id -> list method, for response filtering
+	lists     bool   // the body asks for a list: its JSON answer is filtered
 	// upstreamSession is the upstream's session ID; clientSession the
 	// sealed one the client sent, echoed back unchanged so a client served
 	// by several instances always sees one ID.
@@ -51,6 +52,9 @@ var fixedStripped = []string{
 	"Authorization", "Proxy-Authorization", "Cookie", "Forwarded", "X-Real-Ip",
 	"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port",
 	"X-Forwarded-Prefix", "X-Forwarded-Server", "X-Forwarded-Ssl",
+	// The client's session ID is the sealed one; the upstream's own ID
+	// is set from the binding (session.go).
+	HeaderSessionID,
 	// Compressed responses could not be filtered; the transport asks for
 	// none and the upstream gets no such request from the client either.
 	"Accept-Encoding",
@@ -69,6 +73,15 @@ func (rt *route) strippedHeaders() []string {
 	return out
 }
 
+// stripped reports whether a client-sent header must be deleted. Names are
+// compared with '_' read as '-': CGI-style servers (and nginx, WSGI,
+// PHP) map both X-User and X_User to HTTP_X_USER, so an underscore
+// spelling would otherwise pass as the gateway's own header.
+func (rt *route) stripped(name string) bool {
+	k := textproto.CanonicalMIMEHeaderKey(strings.ReplaceAll(name, "_", "-"))
+	return strings.HasPrefix(k, "X-Forwarded-") || slices.Contains(rt.strip, k)
+}
+
 // rewrite builds the upstream request: the configured URL (never a path or
 // query from the client), the inspected body byte for byte, headers
 // cleaned, then the gateway's own forwarding, identity and credential
@@ -79,15 +92,11 @@ func (rt *route) rewrite(pr *httputil.ProxyRequest) {
 	pr.Out.URL = &target
 	pr.Out.Host = ""
 	h := pr.Out.Header
-	for _, k := range rt.strip {
-		h.Del(k)
-	}
 	for k := range h {
-		if strings.HasPrefix(k, "X-Forwarded-") {
+		if rt.stripped(k) {
 			delete(h, k)
 		}
 	}
-	h.Del(HeaderSessionID)
 	if st.upstreamSession != "" {
 		h.Set(HeaderSessionID, st.upstreamSession)
 	}
@@ -150,8 +159,8 @@ func (rt *route) modifyResponse(resp *http.Response) error {
 	if err := rt.bindResponseSession(resp, st); err != nil {
 		return err
 	}
-	if len(st.lists) > 0 && resp.StatusCode == http.StatusOK {
-		rt.filterResponse(resp, st)
+	if resp.StatusCode == http.StatusOK {
+		return rt.filterResponse(resp, st)
 	}
 	return nil
 }

@@ -71,7 +71,7 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// otherwise cancel a long SSE stream's context when it expires
 	// (net/http's background read reports it as the client going away).
 	http.NewResponseController(w).SetReadDeadline(time.Time{})
-	st := &forwardState{principal: pr, body: body, lists: listRequests(in), id: singleID(in)}
+	st := &forwardState{principal: pr, body: body, lists: hasListRequest(in), id: singleID(in)}
 	if !rt.unbindSession(w, r, st, st.id) {
 		return
 	}

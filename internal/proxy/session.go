@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"github.com/mcpgate/mcpgate/internal/audit"
-	"github.com/mcpgate/mcpgate/internal/clientip"
 	"github.com/mcpgate/mcpgate/internal/seal"
 )
 
@@ -108,18 +107,29 @@ func (rt *route) unbindSession(w http.ResponseWriter, r *http.Request, st *forwa
 		return false
 	}
 	b, ok := rt.sessions.open(vals[0])
-	if ok && b.Subject == st.principal.Subject && b.Client == st.principal.ClientID {
+	if ok && b.Subject == st.principal.Subject {
 		st.upstreamSession, st.clientSession = b.Session, vals[0]
 		return true
 	}
 	if ok {
-		pr := st.principal
-		rt.p.opts.Audit(r.Context(), audit.Event{
-			Type: audit.SuspiciousActivity, User: pr.Subject, Session: pr.Family, Client: pr.ClientID,
-			Provider: pr.Provider, IP: clientip.From(r), UserAgent: r.UserAgent(), Risk: 60,
-			Details: map[string]any{"reason": "mcp_session_of_another_principal", "upstream": rt.up.Name},
-		})
+		rt.auditForeignSession(r, st.principal, b)
 	}
 	writeRPCError(w, r, http.StatusNotFound, id, codeNotFound, "session not found")
 	return false
+}
+
+// auditForeignSession records a session ID presented by someone other than
+// its owner. Another subject is a stolen or leaked ID (risk 60). The same
+// subject under another client is usually benign: a client that registers
+// afresh on every authorization (go-sdk DCR step-up) carries its old
+// session over; it still gets 404, but only a low-risk event.
+func (rt *route) auditForeignSession(r *http.Request, pr Principal, b binding) {
+	reason, risk := "mcp_session_of_another_principal", 60
+	if b.Subject == pr.Subject {
+		reason, risk = "mcp_session_of_another_client", 20
+	}
+	rt.p.record(r, audit.Event{
+		Type: audit.SuspiciousActivity, User: pr.Subject, Session: pr.Family, Client: pr.ClientID,
+		Provider: pr.Provider, Risk: risk, Details: map[string]any{"reason": reason, "upstream": rt.up.Name},
+	})
 }

@@ -19,7 +19,7 @@ import (
 // callbacks, which see only the request.
 type forwardState struct {
 	principal Principal
-	body      []byte            // the inspected body; nil for GET and DELETE
+	body      []byte // the inspected body; nil for GET and DELETE
 	lists     bool   // the body asks for a list: its JSON answer is filtered
 	// upstreamSession is the upstream's session ID; clientSession the
 	// sealed one the client sent, echoed back unchanged so a client served

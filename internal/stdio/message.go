@@ -122,8 +122,8 @@ func idKey(raw json.RawMessage) string {
 		}
 		return "s:" + s
 	}
-	if raw[0] == 'n' { // null: never a request's id, never routed
-		return ""
+	if raw[0] != '-' && (raw[0] < '0' || raw[0] > '9') {
+		return "" // null, or not an id at all: never routed
 	}
 	if string(raw) == "-0" {
 		return "n:0"

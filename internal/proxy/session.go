@@ -107,7 +107,7 @@ func (rt *route) unbindSession(w http.ResponseWriter, r *http.Request, st *forwa
 		return false
 	}
 	b, ok := rt.sessions.open(vals[0])
-	if ok && b.Subject == st.principal.Subject {
+	if ok && b.Subject == st.principal.Subject && b.Client == st.principal.ClientID {
 		st.upstreamSession, st.clientSession = b.Session, vals[0]
 		return true
 	}

@@ -42,10 +42,13 @@ func (p *Provider) keepConnectorData(ctx context.Context, subject, provider stri
 }
 
 // recheckIdentity is the identity a re-check hands to the connector: the
-// provider's own subject, the groups last seen, and the stored connector
-// data when there is any.
-func (p *Provider) recheckIdentity(ctx context.Context, subject, provider string, groups []string) login.Identity {
-	id := login.Identity{Subject: strings.TrimPrefix(subject, provider+":"), Groups: groups}
+// provider's own subject, the groups and email last seen (seen's), and
+// the stored connector data when there is any. A connector that cannot
+// look the groups or email up again returns them as given, so a re-check
+// never drops what it could not re-read.
+func (p *Provider) recheckIdentity(ctx context.Context, subject, provider string, seen login.Identity) login.Identity {
+	id := login.Identity{Subject: strings.TrimPrefix(subject, provider+":"), Groups: seen.Groups,
+		Email: seen.Email, EmailVerified: seen.EmailVerified}
 	t, err := p.Store.GetUpstreamToken(ctx, subject, provider)
 	if err != nil {
 		if !errors.Is(err, storage.ErrNotFound) {

@@ -101,7 +101,7 @@ func (p *Provider) currentSession(r *http.Request) (storage.BrowserSession, bool
 // recheckSession re-checks a session older than userCheckEvery with its
 // provider before it starts a grant (SPEC AS-6 asks this of refresh; a
 // browser session could otherwise start new grants for its whole absolute
-// lifetime). Changed groups are taken into the session. A provider that
+// lifetime). Changed groups and email are taken into the session. A provider that
 // cannot answer keeps the session for userCheckFailOpen after login, then
 // not: the user must log in again. It returns the reason the session must
 // end, or "".
@@ -118,7 +118,8 @@ func (p *Provider) recheckSession(r *http.Request, sess storage.BrowserSession) 
 	if !ok {
 		return sess, ""
 	}
-	id, err := rc.Refresh(r.Context(), p.recheckIdentity(r.Context(), sess.Subject, sess.ProviderID, sess.Groups))
+	seen := login.Identity{Groups: sess.Groups, Email: sess.Email, EmailVerified: sess.EmailVerified}
+	id, err := rc.Refresh(r.Context(), p.recheckIdentity(r.Context(), sess.Subject, sess.ProviderID, seen))
 	switch {
 	case errors.Is(err, login.ErrUserGone):
 		return sess, "user_gone"
@@ -130,10 +131,12 @@ func (p *Provider) recheckSession(r *http.Request, sess storage.BrowserSession) 
 	if err := p.keepConnectorData(r.Context(), sess.Subject, sess.ProviderID, id.ConnectorData); err != nil {
 		p.Log.Warn("store connector data", "provider", sess.ProviderID, "err", err)
 	}
-	if !slices.Equal(id.Groups, sess.Groups) {
+	if !slices.Equal(id.Groups, sess.Groups) || id.Email != sess.Email || id.EmailVerified != sess.EmailVerified {
 		sess.Groups = slices.Clone(id.Groups)
+		sess.Email, sess.EmailVerified = id.Email, id.EmailVerified
 		p.Store.UpdateBrowserSession(r.Context(), sess.ID, func(s storage.BrowserSession) (storage.BrowserSession, error) {
 			s.Groups = slices.Clone(id.Groups)
+			s.Email, s.EmailVerified = id.Email, id.EmailVerified
 			return s, nil
 		})
 	}

@@ -51,6 +51,7 @@ func (p *Provider) finish(w http.ResponseWriter, r *http.Request, req storage.Au
 	}
 	code := randomSecret()
 	hash := sha256.Sum256([]byte(code))
+	email, verified := verifiedEmail(sess.Email, sess.EmailVerified)
 	err := p.Store.CreateAuthCode(ctx, storage.AuthCode{
 		Hash:                hash[:],
 		ClientID:            client.ID,
@@ -62,6 +63,8 @@ func (p *Provider) finish(w http.ResponseWriter, r *http.Request, req storage.Au
 		Subject:             sess.Subject,
 		ProviderID:          sess.ProviderID,
 		Groups:              slices.Clone(sess.Groups),
+		Email:               email,
+		EmailVerified:       verified,
 		AuthTime:            sess.AuthTime,
 		FamilyID:            randomID(),
 		CreatedAt:           now,
@@ -78,6 +81,17 @@ func (p *Provider) finish(w http.ResponseWriter, r *http.Request, req storage.Au
 		q.Set("state", req.State)
 	}
 	p.redirect(w, r, withQuery(req.RedirectURI, q))
+}
+
+// verifiedEmail is the email a grant carries: the provider's, only when it
+// marked the address verified. An unverified email is not worth keeping:
+// policy users rules and identity headers may trust only a verified one
+// (SPEC PX-7, PX-8), and anyone can type any address into an IdP profile.
+func verifiedEmail(email string, verified bool) (string, bool) {
+	if !verified || email == "" {
+		return "", false
+	}
+	return email, true
 }
 
 func encodeChallenge(sum []byte) string { return base64.RawURLEncoding.EncodeToString(sum) }

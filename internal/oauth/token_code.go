@@ -54,6 +54,7 @@ func (p *Provider) codeGrant(r *http.Request, c Client) (grant, *Error) {
 	g := grant{Event: audit.TokenIssued, Grant: tokens.Grant{
 		Subject: ac.Subject, ClientID: c.ID, Resource: ac.Resource, FamilyID: ac.FamilyID,
 		ProviderID: ac.ProviderID, Scopes: ac.Scopes, Groups: ac.Groups, AuthTime: ac.AuthTime,
+		Email: ac.Email, EmailVerified: ac.EmailVerified,
 	}}
 	if c.AllowsGrant("refresh_token") {
 		handle, err := p.startFamily(r, ac)
@@ -72,6 +73,7 @@ func (p *Provider) startFamily(r *http.Request, ac storage.AuthCode) (string, er
 	_, handle, err := p.Refresher.Start(r.Context(), storage.RefreshFamily{
 		ID: ac.FamilyID, ClientID: ac.ClientID, Subject: ac.Subject, ProviderID: ac.ProviderID,
 		Resource: ac.Resource, Scopes: ac.Scopes, Groups: ac.Groups, AuthTime: ac.AuthTime,
+		Email: ac.Email, EmailVerified: ac.EmailVerified,
 		CreatedAt: now, LastUsedAt: now, UserCheckedAt: now,
 	})
 	return handle, err

@@ -52,6 +52,7 @@ func (p *Provider) refreshGrant(r *http.Request, c Client) (grant, *Error) {
 	return grant{Event: audit.TokenRefreshed, RefreshHandle: res.Handle, Grant: tokens.Grant{
 		Subject: fam.Subject, ClientID: fam.ClientID, Resource: fam.Resource, FamilyID: fam.ID,
 		ProviderID: fam.ProviderID, Scopes: scopes, Groups: fam.Groups, AuthTime: fam.AuthTime,
+		Email: fam.Email, EmailVerified: fam.EmailVerified,
 	}}, nil
 }
 
@@ -86,7 +87,9 @@ func (p *Provider) refreshReused(r *http.Request, c Client, fam storage.RefreshF
 
 // recheckUser asks the provider about the user when the last check is more
 // than userCheckEvery old (SPEC AS-6): a disabled or deleted user loses the
-// grant, changed groups narrow it.
+// grant, changed groups narrow it, and the email becomes the provider's
+// current verified one (none if it no longer vouches for one), so a token
+// never keeps asserting an address the user no longer holds.
 func (p *Provider) recheckUser(r *http.Request, fam storage.RefreshFamily) (storage.RefreshFamily, *Error) {
 	now := p.Now()
 	if now.Sub(fam.UserCheckedAt) < userCheckEvery {
@@ -100,7 +103,8 @@ func (p *Provider) recheckUser(r *http.Request, fam storage.RefreshFamily) (stor
 	if !canRefresh {
 		return fam, nil
 	}
-	id, err := rc.Refresh(r.Context(), p.recheckIdentity(r.Context(), fam.Subject, fam.ProviderID, fam.Groups))
+	seen := login.Identity{Groups: fam.Groups, Email: fam.Email, EmailVerified: fam.EmailVerified}
+	id, err := rc.Refresh(r.Context(), p.recheckIdentity(r.Context(), fam.Subject, fam.ProviderID, seen))
 	if errors.Is(err, login.ErrUserGone) {
 		return fam, p.revokeForUser(r, fam, "user_gone")
 	}
@@ -122,9 +126,11 @@ func (p *Provider) recheckUser(r *http.Request, fam storage.RefreshFamily) (stor
 		return fam, p.fail(r, "store connector data", err)
 	}
 	principal := Principal{Subject: fam.Subject, Provider: fam.ProviderID, Groups: id.Groups}
+	email, verified := verifiedEmail(id.Email, id.EmailVerified)
 	held := len(fam.Scopes)
 	err = p.Store.UpdateRefreshFamily(r.Context(), fam.ID, func(f storage.RefreshFamily) (storage.RefreshFamily, error) {
 		f.Groups, f.UserCheckedAt = id.Groups, now
+		f.Email, f.EmailVerified = email, verified
 		f.Scopes = p.scopes.Grantable(f.Scopes, principal)
 		fam = f
 		return f, nil

@@ -90,8 +90,13 @@ func (a *TokenAuth) principal(c tokens.Claims) Principal {
 	if a.expand != nil {
 		scopes = a.expand(scopes)
 	}
+	// The minter writes an email only when the provider verified it
+	// (SPEC PX-7, PX-8); policy and identity headers check EmailVerified
+	// again before trusting it.
+	p := policy.Principal{Subject: c.Subject, Provider: c.IDP, Groups: c.Groups, Scopes: scopes,
+		Email: c.Email, EmailVerified: c.EmailVerified}
 	return Principal{
-		Principal: policy.Principal{Subject: c.Subject, Provider: c.IDP, Groups: c.Groups, Scopes: scopes},
+		Principal: p,
 		ClientID:  c.ClientID, Family: c.SID, TokenID: c.JTI, Expiry: time.Unix(c.Expiry, 0),
 	}
 }

@@ -203,7 +203,14 @@ type AuthCode struct {
 	Subject             string
 	ProviderID          string
 	Groups              []string
-	AuthTime            time.Time
+	// Email is the user's email as the provider vouched for it at login.
+	// The authorization server stores it only when the provider marked it
+	// verified (so EmailVerified is true whenever Email is set): policy and
+	// identity headers upstream may trust only a verified address (SPEC
+	// PX-7, PX-8), and an unverified one is not worth keeping at rest.
+	Email         string
+	EmailVerified bool
+	AuthTime      time.Time
 	// FamilyID is the refresh family (the token's sid) the exchange creates;
 	// fixed at issue time so a replay can revoke what the first use issued.
 	FamilyID   string
@@ -235,10 +242,15 @@ type RefreshFamily struct {
 	Resource   string // the audience the grant is bound to; never changes
 	Scopes     []string
 	Groups     []string
-	AuthTime   time.Time
-	CreatedAt  time.Time
-	LastUsedAt time.Time // for the idle timeout
-	ExpiresAt  time.Time // absolute lifetime
+	// Email and EmailVerified are as on AuthCode (stored only when
+	// verified); a user re-check replaces them with the provider's
+	// current answer, as it does Groups.
+	Email         string
+	EmailVerified bool
+	AuthTime      time.Time
+	CreatedAt     time.Time
+	LastUsedAt    time.Time // for the idle timeout
+	ExpiresAt     time.Time // absolute lifetime
 	// UserCheckedAt is when the user was last re-checked with the provider
 	// (SPEC AS-6: at least every 15 minutes).
 	UserCheckedAt time.Time
@@ -263,7 +275,7 @@ func (f RefreshFamily) Revoked() bool { return !f.RevokedAt.IsZero() }
 //     are f's. A fn built from a stale copy would otherwise un-revoke a
 //     grant the kill switch just revoked.
 //
-// Everything else (Groups, LastUsedAt, UserCheckedAt, ...) is next's.
+// Everything else (Groups, Email, LastUsedAt, UserCheckedAt, ...) is next's.
 // Every backend's UpdateRefreshFamily applies it, so the rule lives here
 // once.
 func (f RefreshFamily) KeepFixed(next RefreshFamily) RefreshFamily {

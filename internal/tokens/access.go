@@ -31,8 +31,9 @@ type KeySource interface {
 	PublicKey(kid string) (jose.JSONWebKey, bool)
 }
 
-// Claims are an access token's claims (RFC 9068 §2.2 plus sid, idp and
-// groups, SPEC AS-5). Times are NumericDate seconds; zero means absent.
+// Claims are an access token's claims (RFC 9068 §2.2 plus sid, idp,
+// groups and a verified email, SPEC AS-5). Times are NumericDate seconds;
+// zero means absent.
 type Claims struct {
 	Issuer    string   `json:"iss"`
 	Subject   string   `json:"sub"`
@@ -47,6 +48,12 @@ type Claims struct {
 	SID       string   `json:"sid"`
 	IDP       string   `json:"idp,omitempty"`
 	Groups    []string `json:"groups,omitempty"`
+	// Email is present only when the provider verified it, and then
+	// EmailVerified is true (OpenID Connect Core §5.1 names): policy users
+	// rules and identity headers trust an email only then (SPEC PX-7,
+	// PX-8), so an unverified address never reaches a token.
+	Email         string `json:"email,omitempty"`
+	EmailVerified bool   `json:"email_verified,omitempty"`
 }
 
 // Scopes splits Scope into its space-separated tokens (RFC 6749 §3.3).
@@ -91,7 +98,11 @@ type Grant struct {
 	ProviderID string // idp
 	Scopes     []string
 	Groups     []string
-	AuthTime   time.Time
+	// Email is the user's email; Mint puts it in the token only when
+	// EmailVerified is set, whatever path built the grant.
+	Email         string
+	EmailVerified bool
+	AuthTime      time.Time
 }
 
 // Minter mints RFC 9068 access tokens.
@@ -149,6 +160,9 @@ func (m *Minter) claims(g Grant) (Claims, error) {
 	}
 	if !g.AuthTime.IsZero() {
 		c.AuthTime = g.AuthTime.Unix()
+	}
+	if g.EmailVerified && g.Email != "" {
+		c.Email, c.EmailVerified = g.Email, true
 	}
 	return c, nil
 }

@@ -50,6 +50,7 @@ func remintVerify(t *testing.T, fx *fixture, c Claims) {
 	g := Grant{
 		Subject: c.Subject, ClientID: c.ClientID, Resource: c.Audience[0], FamilyID: c.SID,
 		ProviderID: c.IDP, Scopes: c.Scopes(), Groups: c.Groups, AuthTime: time.Unix(c.AuthTime, 0),
+		Email: c.Email, EmailVerified: c.EmailVerified,
 	}
 	tok2, c2, err := fx.mint.Mint(g)
 	if err != nil {

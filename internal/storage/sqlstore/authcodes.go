@@ -13,17 +13,19 @@ import (
 var authCodes = record[storage.AuthCode]{
 	what: "auth code", table: "auth_codes", key: []string{"hash"},
 	cols: []string{"hash", "client_id", "redirect_uri", "code_challenge", "code_challenge_method", "resource",
-		"scopes", "subject", "provider_id", "group_names", "auth_time", "family_id",
+		"scopes", "subject", "provider_id", "group_names", "email", "email_verified", "auth_time", "family_id",
 		"created_at", "expires_at", "consumed_at"},
 	args: func(c storage.AuthCode) []any {
 		return []any{c.Hash, c.ClientID, c.RedirectURI, c.CodeChallenge, c.CodeChallengeMethod, c.Resource,
-			jsonText(c.Scopes), c.Subject, c.ProviderID, jsonText(c.Groups), nanos(c.AuthTime), c.FamilyID,
+			jsonText(c.Scopes), c.Subject, c.ProviderID, jsonText(c.Groups), c.Email, c.EmailVerified,
+			nanos(c.AuthTime), c.FamilyID,
 			nanos(c.CreatedAt), nanos(c.ExpiresAt), nanos(c.ConsumedAt)}
 	},
 	scan: func(sc scanner) (c storage.AuthCode, err error) {
 		err = sc.Scan(blobCol{&c.Hash}, &c.ClientID, &c.RedirectURI, &c.CodeChallenge, &c.CodeChallengeMethod,
-			&c.Resource, jsonCol{&c.Scopes}, &c.Subject, &c.ProviderID, jsonCol{&c.Groups}, timeCol{&c.AuthTime},
-			&c.FamilyID, timeCol{&c.CreatedAt}, timeCol{&c.ExpiresAt}, timeCol{&c.ConsumedAt})
+			&c.Resource, jsonCol{&c.Scopes}, &c.Subject, &c.ProviderID, jsonCol{&c.Groups}, &c.Email,
+			boolCol{&c.EmailVerified}, timeCol{&c.AuthTime}, &c.FamilyID, timeCol{&c.CreatedAt},
+			timeCol{&c.ExpiresAt}, timeCol{&c.ConsumedAt})
 		return c, err
 	},
 }

@@ -10,17 +10,19 @@ import (
 
 var families = record[storage.RefreshFamily]{
 	what: "refresh family", table: "refresh_families", key: []string{"id"},
-	cols: []string{"id", "client_id", "subject", "provider_id", "resource", "scopes", "group_names", "auth_time",
-		"created_at", "last_used_at", "expires_at", "user_checked_at", "revoked_at", "revoke_reason"},
+	cols: []string{"id", "client_id", "subject", "provider_id", "resource", "scopes", "group_names", "email",
+		"email_verified", "auth_time", "created_at", "last_used_at", "expires_at", "user_checked_at", "revoked_at",
+		"revoke_reason"},
 	args: func(f storage.RefreshFamily) []any {
 		return []any{f.ID, f.ClientID, f.Subject, f.ProviderID, f.Resource, jsonText(f.Scopes), jsonText(f.Groups),
-			nanos(f.AuthTime), nanos(f.CreatedAt), nanos(f.LastUsedAt), nanos(f.ExpiresAt),
+			f.Email, f.EmailVerified, nanos(f.AuthTime), nanos(f.CreatedAt), nanos(f.LastUsedAt), nanos(f.ExpiresAt),
 			nanos(f.UserCheckedAt), nanos(f.RevokedAt), f.RevokeReason}
 	},
 	scan: func(sc scanner) (f storage.RefreshFamily, err error) {
 		err = sc.Scan(&f.ID, &f.ClientID, &f.Subject, &f.ProviderID, &f.Resource, jsonCol{&f.Scopes},
-			jsonCol{&f.Groups}, timeCol{&f.AuthTime}, timeCol{&f.CreatedAt}, timeCol{&f.LastUsedAt},
-			timeCol{&f.ExpiresAt}, timeCol{&f.UserCheckedAt}, timeCol{&f.RevokedAt}, &f.RevokeReason)
+			jsonCol{&f.Groups}, &f.Email, boolCol{&f.EmailVerified}, timeCol{&f.AuthTime}, timeCol{&f.CreatedAt},
+			timeCol{&f.LastUsedAt}, timeCol{&f.ExpiresAt}, timeCol{&f.UserCheckedAt}, timeCol{&f.RevokedAt},
+			&f.RevokeReason)
 		return f, err
 	},
 }

@@ -224,4 +224,13 @@ var migrations = []migration{
 		)`,
 		`INSERT INTO audit_head (id, seq) VALUES (1, 0)`,
 	}},
+	// The user's verified email rides with the grant into access tokens
+	// (SPEC PX-7, PX-8). Existing codes and families get none: their
+	// tokens carry no email until a user re-check fills it in.
+	{version: 2, stmts: []string{
+		`ALTER TABLE auth_codes ADD COLUMN email TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE auth_codes ADD COLUMN email_verified BOOLEAN NOT NULL DEFAULT FALSE`,
+		`ALTER TABLE refresh_families ADD COLUMN email TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE refresh_families ADD COLUMN email_verified BOOLEAN NOT NULL DEFAULT FALSE`,
+	}},
 }

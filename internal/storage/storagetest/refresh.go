@@ -91,6 +91,8 @@ func testFamilyUpdate(t *testing.T, s storage.Store) {
 		},
 		change: func(f storage.RefreshFamily) storage.RefreshFamily {
 			f.Groups = append(slices.Clip(f.Groups), "new-group")
+			// A user re-check replaces the email, verified or withdrawn.
+			f.Email, f.EmailVerified = "changed-"+f.Email, !f.EmailVerified
 			f.UserCheckedAt = f.UserCheckedAt.Add(15 * time.Minute)
 			return f
 		},

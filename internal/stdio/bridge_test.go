@@ -132,8 +132,8 @@ func TestStderrIsLogged(t *testing.T) {
 	}
 }
 
-// A client that gives up on a call gets its answer at once; the stream is
-// released, the child lives on and serves the next call.
+// A client that gives up on a call to a hung tool gets its answer at once;
+// the stream is released, the child lives on and serves the next call.
 func TestClientDisconnectMidCall(t *testing.T) {
 	u := newUpstream(t, "sdk", nil)
 	cs := u.connect(t, nil, false)

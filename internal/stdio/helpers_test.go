@@ -56,7 +56,9 @@ func newUpstream(t *testing.T, mode string, edit func(*Options)) *testUpstream {
 		FlushInterval: -1,
 		Rewrite:       func(pr *httputil.ProxyRequest) { pr.SetURL(target) },
 	})
-	hc := &http.Client{Transport: &http.Transport{}}
+	// The timeout turns a bridge bug that never ends a stream into a
+	// failure instead of a hung test binary.
+	hc := &http.Client{Transport: &http.Transport{}, Timeout: 20 * time.Second}
 	t.Cleanup(func() {
 		// The bridge first: it ends every open stream, so srv.Close has no
 		// request left to wait for.

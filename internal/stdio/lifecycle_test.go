@@ -144,12 +144,28 @@ func TestCloseLeavesNoOrphans(t *testing.T) {
 			if n := u.bridge.Processes(); n != 0 {
 				t.Fatalf("Processes() = %d after Close", n)
 			}
-			resp := u.do(t, context.Background(), "POST", "", rawInit)
-			if got := body(t, resp); resp.StatusCode != 503 || !strings.Contains(got, `"code":-32000`) {
-				t.Fatalf("initialize after Close: %s %s", resp.Status, got)
+			for _, session := range []string{"", cs.ID()} {
+				resp := u.do(t, context.Background(), "POST", session, rawInit)
+				if got := body(t, resp); resp.StatusCode != 503 || !strings.Contains(got, `"code":-32000`) {
+					t.Fatalf("POST after Close (session %q): %s %s", session, resp.Status, got)
+				}
 			}
 		})
 	}
+}
+
+// Termination closes stdin, the MCP stdio transport's shutdown signal: a
+// child that ignores SIGTERM but stops at EOF is gone long before the
+// grace period would SIGKILL it.
+func TestCloseEndsStdin(t *testing.T) {
+	u := newUpstream(t, "noterm", func(o *Options) { o.TerminateGrace = time.Hour })
+	cs := u.connect(t, nil, false)
+	pid := callText(t, cs, "pid", nil)
+	closeWithin(t, u.bridge, 10*time.Second)
+	assertDead(t, pid)
+	u.logs.await(t, "the child's own shutdown", func(r logRecord) bool {
+		return r.msg == "stdio child stderr" && strings.HasPrefix(r.attrs["line"], "test server stopped")
+	})
 }
 
 // A child that exits leaves no orphan either: what it started in its group

@@ -22,8 +22,9 @@ import (
 // reaches the child), it serves MCP on stdin/stdout instead of testing.
 //
 //	sdk       a go-sdk server with the tools below
-//	stubborn  the same, but it ignores SIGTERM and stays up after stdin
-//	          ends, so only SIGKILL stops it
+//	noterm    the same, but it ignores SIGTERM: only EOF on stdin stops it
+//	stubborn  it ignores SIGTERM and stays up after stdin ends, so only
+//	          SIGKILL stops it
 //	raw       a hand-written line server for what go-sdk will not do
 const serverEnv = "MCPGATE_STDIO_TEST_SERVER"
 
@@ -31,10 +32,8 @@ func TestMain(m *testing.M) {
 	switch os.Getenv(serverEnv) {
 	case "":
 		goleak.VerifyTestMain(m)
-	case "sdk":
-		runSDKServer(false)
-	case "stubborn":
-		runSDKServer(true)
+	case "sdk", "noterm", "stubborn":
+		runSDKServer(os.Getenv(serverEnv))
 	case "raw":
 		runRawServer()
 	}
@@ -49,8 +48,8 @@ func text(s string) *mcp.CallToolResult {
 	return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: s}}}
 }
 
-func runSDKServer(stubborn bool) {
-	if stubborn {
+func runSDKServer(mode string) {
+	if mode != "sdk" {
 		// Inherited by the grandchild spawn starts: it ignores SIGTERM too.
 		signal.Ignore(syscall.SIGTERM)
 	}
@@ -75,10 +74,11 @@ func runSDKServer(stubborn bool) {
 		fmt.Fprintln(os.Stderr, in.Text)
 		return text("logged"), nil, nil
 	})
-	mcp.AddTool(srv, &mcp.Tool{Name: "block"}, func(ctx context.Context, _ *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, any, error) {
+	mcp.AddTool(srv, &mcp.Tool{Name: "block"}, func(context.Context, *mcp.CallToolRequest, struct{}) (*mcp.CallToolResult, any, error) {
+		// A hung tool: it ignores cancellation and never answers, so only
+		// the client going away can end its POST stream.
 		fmt.Fprintln(os.Stderr, "blocking")
-		<-ctx.Done()
-		return nil, nil, ctx.Err()
+		select {}
 	})
 	mcp.AddTool(srv, &mcp.Tool{Name: "spawn"}, func(context.Context, *mcp.CallToolRequest, struct{}) (*mcp.CallToolResult, any, error) {
 		// A grandchild in the child's process group, as npx starts node.
@@ -90,7 +90,7 @@ func runSDKServer(stubborn bool) {
 	})
 	err := srv.Run(context.Background(), &mcp.StdioTransport{})
 	fmt.Fprintln(os.Stderr, "test server stopped:", err)
-	if stubborn {
+	if mode == "stubborn" {
 		select {} // stdin is gone; stay until SIGKILL
 	}
 }

@@ -204,9 +204,10 @@ func eventStreamResponse(req *http.Request, st *eventStream) *http.Response {
 	}
 }
 
-// notFound is a bare 404: go-sdk clients read a JSON-RPC error body as a
-// per-call refusal, and only a plain 404 tells them the session is gone so
-// they initialize again (basic/transports §Session Management).
+// notFound is a bare 404: the status alone tells the client that the
+// session is gone and that it must initialize again (basic/transports
+// §Session Management); a JSON-RPC error body with an id would read as the
+// refusal of one call instead.
 func notFound(req *http.Request) *http.Response {
 	return plain(req, http.StatusNotFound, errGone.Error())
 }

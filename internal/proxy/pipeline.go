@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -84,7 +85,15 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st.credential = cred
-	rt.forwarder.ServeHTTP(w, r.WithContext(withState(r.Context(), st)))
+	ctx := withState(r.Context(), st)
+	if r.Method == http.MethodGet {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		stop := context.AfterFunc(rt.p.closing, cancel)
+		defer stop()
+	}
+	rt.forwarder.ServeHTTP(w, r.WithContext(ctx))
 }
 
 // authenticate extracts and verifies the bearer token, answering 401 (no

@@ -68,7 +68,16 @@ type Proxy struct {
 	scheme  string // PublicURL's scheme, for X-Forwarded-Proto
 	origins []string
 	routes  []*route
+	// closing is cancelled by CloseStreams: every open GET stream ends.
+	closing       context.Context
+	closeStreamsF context.CancelFunc
 }
+
+// CloseStreams ends every open GET (server-to-client) stream. A graceful
+// shutdown waits for in-flight requests, and a stream never finishes by
+// itself: without this, every shutdown would run into its timeout. The
+// client reconnects, to another instance or after the restart.
+func (p *Proxy) CloseStreams() { p.closeStreamsF() }
 
 // Route is one pattern to mount with its metrics name.
 type Route struct {
@@ -96,6 +105,7 @@ func New(o Options) (*Proxy, error) {
 		return nil, errors.New("proxy: a seal keyring is required (session binding)")
 	}
 	p := &Proxy{opts: o, host: strings.ToLower(pub.Host), scheme: pub.Scheme, origins: o.AllowedOrigins}
+	p.closing, p.closeStreamsF = context.WithCancel(context.Background())
 	if len(p.origins) == 0 {
 		p.origins = []string{pub.Scheme + "://" + p.host}
 	}

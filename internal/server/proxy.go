@@ -15,6 +15,7 @@ import (
 	"github.com/mcpgate/mcpgate/internal/extauth"
 	"github.com/mcpgate/mcpgate/internal/policy"
 	"github.com/mcpgate/mcpgate/internal/proxy"
+	"github.com/mcpgate/mcpgate/internal/stdio"
 )
 
 // buildProxy assembles the MCP proxy (SPEC section 6): for each upstream
@@ -105,10 +106,19 @@ func upstreamTransport(u config.Upstream) *http.Transport {
 	}
 }
 
-// stdioTransport starts nothing yet: the stdio bridge launches a child per
-// MCP session.
+// stdioTransport is the stdio bridge of a command upstream (SPEC PX-11):
+// it starts one child per MCP session, with only the configured env plus
+// PATH and HOME. Close stops every child.
 func (s *Server) stdioTransport(u config.Upstream) (http.RoundTripper, io.Closer, error) {
-	return nil, nil, errors.New("stdio upstreams are not available in this build yet")
+	b, err := stdio.New(stdio.Options{
+		Name: u.Name, Command: u.Command, Env: u.Env, IdleTimeout: time.Duration(u.IdleTimeout),
+		MaxProcesses: u.MaxProcesses, MaxMessageBytes: int(u.MaxBodyBytes),
+		Log: s.log.With("component", "stdio", "upstream", u.Name),
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, b, nil
 }
 
 // externalAuth builds the verifier of a resource-server-only route (SPEC

@@ -166,6 +166,7 @@ func (s *Server) routes() http.Handler {
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer s.Close()
 	srv := s.httpServer(s.handler)
+	srv.RegisterOnShutdown(s.CloseStreams)
 	servers := []*http.Server{srv}
 	errc := make(chan error, 2)
 	go func() { errc <- s.serveMain(srv, ln) }()
@@ -258,6 +259,11 @@ func (s *Server) httpServer(h http.Handler) *http.Server {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 }
+
+// CloseStreams ends the proxy's open GET streams, so a graceful shutdown
+// does not wait for streams that never end by themselves. Serve calls it
+// when shutdown starts; a test server calls it before closing.
+func (s *Server) CloseStreams() { s.proxy.CloseStreams() }
 
 // Close releases the audit sinks and the store. Serve calls it; calling it
 // again is harmless.

@@ -227,6 +227,7 @@ func start(t testing.TB, ts *httptest.Server, cfg *config.Config, o Options) *Ga
 
 // Close stops the gateway early (a restart test). Cleanup still runs.
 func (g *Gateway) Close() {
+	g.Server.CloseStreams() // open SSE streams would keep HTTP.Close waiting
 	g.HTTP.Close()
 	g.Server.Close()
 }

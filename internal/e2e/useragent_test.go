@@ -34,9 +34,10 @@ type authorization struct {
 // It answers with errors rather than failing the test: the client calls it
 // from inside a transport write, where t.Fatal must not run.
 type userAgent struct {
-	g        *testenv.Gateway
+	base     string       // the gateway's public URL
 	browser  *http.Client // cookie jar, trusts the gateway, no redirects
 	username string
+	password string
 	budget   int // authorizations allowed before errTooManyAuthorizations
 
 	mu    sync.Mutex
@@ -44,7 +45,7 @@ type userAgent struct {
 }
 
 func newUserAgent(g *testenv.Gateway, username string, budget int) *userAgent {
-	return &userAgent{g: g, browser: g.NewBrowser().Client, username: username, budget: budget}
+	return &userAgent{base: g.URL, browser: g.NewBrowser().Client, username: username, password: testenv.Password, budget: budget}
 }
 
 // authorizations returns the authorizations the client asked for so far.
@@ -94,7 +95,7 @@ func (u *userAgent) follow(ctx context.Context, target string) (*url.URL, error)
 		if lerr != nil {
 			return nil, fmt.Errorf("flow stopped at %s with %d", resp.Request.URL.Path, resp.StatusCode)
 		}
-		if loc.Scheme+"://"+loc.Host != u.g.URL {
+		if loc.Scheme+"://"+loc.Host != u.base {
 			return loc, nil // back at the client
 		}
 		resp, err = u.step(ctx, loc)
@@ -113,10 +114,10 @@ func (u *userAgent) step(ctx context.Context, loc *url.URL) (*http.Response, err
 	req := loc.Query().Get("req")
 	switch loc.Path {
 	case "/oauth/login":
-		return u.do(ctx, http.MethodPost, u.g.URL+"/oauth/login", url.Values{
-			"req": {req}, "provider": {"local"}, "username": {u.username}, "password": {testenv.Password}})
+		return u.do(ctx, http.MethodPost, u.base+"/oauth/login", url.Values{
+			"req": {req}, "provider": {"local"}, "username": {u.username}, "password": {u.password}})
 	case "/oauth/consent":
-		return u.do(ctx, http.MethodPost, u.g.URL+"/oauth/consent", url.Values{"req": {req}, "action": {"approve"}})
+		return u.do(ctx, http.MethodPost, u.base+"/oauth/consent", url.Values{"req": {req}, "action": {"approve"}})
 	}
 	return page, nil
 }
@@ -134,7 +135,7 @@ func (u *userAgent) do(ctx context.Context, method, target string, form url.Valu
 	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Origin", u.g.URL)
+		req.Header.Set("Origin", u.base)
 	}
 	resp, err := u.browser.Do(req)
 	if err != nil {

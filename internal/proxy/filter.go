@@ -352,6 +352,9 @@ func (f *sseFilter) readLine() (consumed, line []byte, ended bool, err error) {
 // parsed with the same line ends as nextEvent.
 func rewriteData(raw, data []byte) []byte {
 	var out []byte
+	if bom := []byte{0xEF, 0xBB, 0xBF}; bytes.HasPrefix(raw, bom) {
+		out, raw = append(out, bom...), raw[len(bom):] // the stream's BOM, not part of a line
+	}
 	wrote := false
 	for len(raw) > 0 {
 		i := bytes.IndexAny(raw, "\r\n")

@@ -92,6 +92,10 @@ func checkHeaderName(ps *Problems, at, name string) {
 	switch {
 	case !headerNameRE.MatchString(name):
 		ps.add(at, fmt.Sprintf("%q is not a valid header name", name))
+	case strings.Contains(name, "_"):
+		// CGI-style servers (nginx, WSGI, Rack, PHP) read X_User and
+		// X-User as one variable: a client could send the other spelling.
+		ps.add(at, fmt.Sprintf("%q: use '-' instead of '_' (servers read both as the same header)", name))
 	case slices.Contains(hopHeaders, h):
 		ps.add(at, fmt.Sprintf("%q frames or routes the request and cannot carry a credential", name))
 	}

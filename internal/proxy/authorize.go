@@ -25,14 +25,26 @@ func (rt *route) authorize(w http.ResponseWriter, r *http.Request, pr Principal,
 		return false
 	}
 	for _, m := range in.Messages {
-		if m.Kind != jsonrpc.KindRequest || !ruled(m.Method) {
+		// A notification carrying tools/call gets no answer, but a server
+		// may still act on it: it goes through the rules like a request.
+		if m.Kind == jsonrpc.KindResponse || !ruled(m.Method) {
 			continue
 		}
 		name := m.Name
+		var d policy.Decision
 		if m.Method == policy.KindResource {
-			name = m.URI
+			canon, ok := policy.CanonicalURI(m.URI)
+			if !ok {
+				// No single reading: an upstream resolving it could reach
+				// what a rule on its canonical form denies.
+				d = policy.Decision{Outcome: policy.OutcomeForbidden, Rule: -1, Reason: "resource URI has no canonical form"}
+				rt.auditDecision(r, pr, m, m.URI, d)
+				rt.refuse(w, r, d, m.ID)
+				return false
+			}
+			name = canon
 		}
-		d := rt.policy.Decide(pr.Principal, m.Method, name, nil)
+		d = rt.policy.Decide(pr.Principal, m.Method, name, nil)
 		rt.auditDecision(r, pr, m, name, d)
 		if !d.Allowed {
 			rt.refuse(w, r, d, m.ID)

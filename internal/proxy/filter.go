@@ -214,6 +214,13 @@ func (rt *route) filterItems(arr json.RawMessage, lf listField, pr Principal) (j
 		if foldedVariant(it, lf.key) || json.Unmarshal(it[lf.key], &name) != nil {
 			return nil, errors.New("list item without one string " + lf.key)
 		}
+		if lf.kind == policy.KindResource {
+			canon, ok := policy.CanonicalURI(name)
+			if !ok {
+				continue // it could not be read either (authorize.go)
+			}
+			name = canon
+		}
 		if rt.policy.Visible(pr.Principal, lf.kind, name, nil) {
 			kept = append(kept, it)
 		}

@@ -67,7 +67,7 @@ func (rt *route) strippedHeaders() []string {
 	out := append([]string(nil), fixedStripped...)
 	for _, h := range []string{rt.creds.header(), rt.up.IdentityHeaders.Subject, rt.up.IdentityHeaders.Email, rt.up.IdentityHeaders.Groups} {
 		if h != "" {
-			out = append(out, textproto.CanonicalMIMEHeaderKey(h))
+			out = append(out, textproto.CanonicalMIMEHeaderKey(strings.ReplaceAll(h, "_", "-")))
 		}
 	}
 	return out
@@ -100,10 +100,17 @@ func (rt *route) rewrite(pr *httputil.ProxyRequest) {
 	if st.upstreamSession != "" {
 		h.Set(HeaderSessionID, st.upstreamSession)
 	}
+	// The body is the inspected one, of known length, or none: a GET or
+	// DELETE body was never inspected, and trailers would carry headers
+	// (the client's token among them) past the stripping above.
+	pr.Out.Trailer, pr.Out.TransferEncoding = nil, nil
+	h.Del("Upgrade")
 	if st.body != nil {
 		pr.Out.Body = io.NopCloser(bytes.NewReader(st.body))
 		pr.Out.ContentLength = int64(len(st.body))
 		pr.Out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(st.body)), nil }
+	} else {
+		pr.Out.Body, pr.Out.ContentLength, pr.Out.GetBody = nil, 0, nil
 	}
 	if ip := clientip.From(pr.In); ip != "" {
 		h.Set("X-Forwarded-For", ip)
@@ -152,6 +159,9 @@ func clean(s string) bool {
 func (rt *route) modifyResponse(resp *http.Response) error {
 	st := stateFrom(resp.Request.Context())
 	resp.Header.Del("Set-Cookie")
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		return errUpstreamUpgrade
+	}
 	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
 		return errUpstreamRefused
 	}
@@ -182,7 +192,10 @@ func (rt *route) bindResponseSession(resp *http.Response, st *forwardState) erro
 	return nil
 }
 
-var errUpstreamRefused = errors.New("upstream refused the gateway's credentials")
+var (
+	errUpstreamRefused = errors.New("upstream refused the gateway's credentials")
+	errUpstreamUpgrade = errors.New("upstream switched protocols")
+)
 
 // upstreamError answers a failed forward (SPEC PX-12): 504 when the
 // upstream did not answer in time, 502 otherwise, with a JSON-RPC error

@@ -13,6 +13,7 @@ import (
 	"github.com/mcpgate/mcpgate/internal/config"
 	"github.com/mcpgate/mcpgate/internal/jsonrpc"
 	"github.com/mcpgate/mcpgate/internal/policy"
+	"github.com/mcpgate/mcpgate/internal/tokens"
 )
 
 // route is one upstream served as a protected resource.
@@ -54,7 +55,13 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeRPCError(w, r, http.StatusMethodNotAllowed, nil, jsonrpc.CodeInvalidRequest, "method not allowed")
 		return
 	}
-	pr, ok := rt.authenticate(w, r)
+	if upgrade(r) {
+		// MCP never upgrades; a 101 from the upstream would splice a raw
+		// tunnel past every check below.
+		writeRPCError(w, r, http.StatusBadRequest, nil, jsonrpc.CodeInvalidRequest, "protocol upgrades are not supported")
+		return
+	}
+	pr, token, ok := rt.authenticate(w, r)
 	if !ok {
 		return
 	}
@@ -85,36 +92,90 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st.credential = cred
-	ctx := withState(r.Context(), st)
-	if r.Method == http.MethodGet {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithCancel(ctx)
-		defer cancel()
-		stop := context.AfterFunc(rt.p.closing, cancel)
-		defer stop()
-	}
+	ctx, stop := rt.watch(withState(r.Context(), st), r.Method, token, pr)
+	defer stop()
 	rt.forwarder.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// streamRecheck is how often a forwarded request re-checks its token.
+const streamRecheck = 5 * time.Second
+
+// watch ends a forwarded request whose authorization lapses while it runs:
+// a stream can last far longer than the check at its start (SPEC AS-5a:
+// revocation takes effect within seconds). Every request is re-checked
+// every streamRecheck and cancelled once its token is revoked. A GET
+// stream, which has no natural end, also ends when the token expires or
+// becomes invalid in any way, and when the gateway shuts down
+// (CloseStreams); the client reconnects with its current token. A POST
+// (a tool call that takes long) is not cut merely because the token
+// expired during it.
+func (rt *route) watch(ctx context.Context, method, token string, pr Principal) (context.Context, func()) {
+	var cancel context.CancelFunc
+	if method == http.MethodGet && !pr.Expiry.IsZero() {
+		// The token's lifetime by the gateway's clock (injected in tests),
+		// as a timeout on the real one.
+		ctx, cancel = context.WithTimeout(ctx, pr.Expiry.Sub(rt.p.opts.Now()))
+	} else {
+		ctx, cancel = context.WithCancel(ctx)
+	}
+	stopClosing := func() bool { return true }
+	if method == http.MethodGet {
+		stopClosing = context.AfterFunc(rt.p.closing, cancel)
+	}
+	var timer *time.Timer
+	timer = time.AfterFunc(streamRecheck, func() {
+		if ctx.Err() != nil {
+			return
+		}
+		_, err := rt.auth.Authenticate(ctx, token)
+		if errors.Is(err, tokens.ErrRevokedToken) || (method == http.MethodGet && errors.Is(err, ErrInvalidToken)) {
+			rt.p.opts.Log.InfoContext(ctx, "forwarded request ended: token no longer valid", "upstream", rt.up.Name, "err", err)
+			cancel()
+			return
+		}
+		timer.Reset(streamRecheck)
+	})
+	return ctx, func() {
+		timer.Stop()
+		stopClosing()
+		cancel()
+	}
+}
+
+// upgrade reports whether the request asks to switch protocols.
+func upgrade(r *http.Request) bool {
+	if r.Header.Get("Upgrade") != "" {
+		return true
+	}
+	for _, v := range r.Header.Values("Connection") {
+		for tok := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(tok), "upgrade") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // authenticate extracts and verifies the bearer token, answering 401 (no
 // or bad token), 400 (a token in the query string or several tokens) or
 // 503 (verification cannot decide) itself.
-func (rt *route) authenticate(w http.ResponseWriter, r *http.Request) (Principal, bool) {
+func (rt *route) authenticate(w http.ResponseWriter, r *http.Request) (Principal, string, bool) {
 	token, problem := bearerToken(r)
 	switch problem {
 	case "":
 	case errNoToken:
 		rt.unauthorized(w, r, "")
-		return Principal{}, false
+		return Principal{}, "", false
 	default:
 		w.Header().Set("WWW-Authenticate", challenge("invalid_request", rt.prmURL, rt.challengeScopes))
 		writeRPCError(w, r, http.StatusBadRequest, nil, codeUnauthorized, problem)
-		return Principal{}, false
+		return Principal{}, "", false
 	}
 	pr, err := rt.auth.Authenticate(r.Context(), token)
 	switch {
 	case err == nil:
-		return pr, true
+		return pr, token, true
 	case errors.Is(err, ErrUnavailable):
 		rt.p.opts.Log.WarnContext(r.Context(), "token verification unavailable", "upstream", rt.up.Name, "err", err)
 		w.Header().Set("Retry-After", "1")
@@ -123,7 +184,7 @@ func (rt *route) authenticate(w http.ResponseWriter, r *http.Request) (Principal
 		rt.p.opts.Log.InfoContext(r.Context(), "token refused", "upstream", rt.up.Name, "err", err)
 		rt.unauthorized(w, r, "invalid_token")
 	}
-	return Principal{}, false
+	return Principal{}, "", false
 }
 
 func (rt *route) unauthorized(w http.ResponseWriter, r *http.Request, errCode string) {

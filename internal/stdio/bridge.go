@@ -17,6 +17,7 @@ import (
 // Defaults for the zero values of Options.
 const (
 	DefaultIdleTimeout     = 10 * time.Minute
+	DefaultInitTimeout     = 30 * time.Second
 	DefaultMaxProcesses    = 32
 	DefaultMaxMessageBytes = 4 << 20
 	DefaultTerminateGrace  = 2 * time.Second
@@ -34,9 +35,26 @@ type Options struct {
 	// IdleTimeout ends a session's process after this long with no request
 	// and no open stream. Default 10m.
 	IdleTimeout time.Duration
+	// InitTimeout is the idle timeout of a session that has had no request
+	// since its initialize (capped at IdleTimeout): a client that sends a
+	// bare initialize and walks away holds a process, and a slot of
+	// MaxProcesses and of MaxPerOwner, for this long, not for IdleTimeout.
+	// Real clients send notifications/initialized at once. Default 30s.
+	InitTimeout time.Duration
 	// MaxProcesses caps the live children; an initialize beyond it gets
 	// 503. Default 32.
 	MaxProcesses int
+	// Owner names whom a request belongs to (the gateway passes the
+	// authenticated subject), so that MaxPerOwner can keep one user from
+	// taking every slot of MaxProcesses and locking the others out. It is
+	// asked only of an initialize. Default nil: every request has the one
+	// owner "".
+	Owner func(*http.Request) string
+	// MaxPerOwner caps the live children of one owner; an initialize
+	// beyond it gets the same 503 as one beyond MaxProcesses. Default
+	// max(1, MaxProcesses/4) when Owner is set, MaxProcesses when it is
+	// not.
+	MaxPerOwner int
 	// MaxMessageBytes caps one request body and one line of the child's
 	// stdout (a longer line ends the session). Default 4 MiB.
 	MaxMessageBytes int
@@ -56,7 +74,10 @@ type Bridge struct {
 	argv    []string // Command as configured
 	env     []string
 	idle    time.Duration
+	init    time.Duration // idle timeout until a request follows the initialize
 	max     int
+	owner   func(*http.Request) string
+	perOwn  int
 	maxMsg  int
 	grace   time.Duration
 	log     *slog.Logger
@@ -64,7 +85,8 @@ type Bridge struct {
 
 	mu       sync.Mutex
 	sessions map[string]*session
-	live     int // reserved or running processes
+	live     int            // reserved or running processes
+	owned    map[string]int // the same, by owner; an owner with none has no entry
 	closed   bool
 }
 
@@ -79,8 +101,9 @@ func New(opts Options) (*Bridge, error) {
 	if len(opts.Command) == 0 || opts.Command[0] == "" {
 		return nil, errors.New("stdio: command is required")
 	}
-	if opts.IdleTimeout < 0 || opts.MaxProcesses < 0 || opts.MaxMessageBytes < 0 || opts.TerminateGrace < 0 {
-		return nil, errors.New("stdio: idle timeout, max processes, max message bytes and grace must not be negative")
+	if opts.IdleTimeout < 0 || opts.InitTimeout < 0 || opts.MaxProcesses < 0 || opts.MaxPerOwner < 0 ||
+		opts.MaxMessageBytes < 0 || opts.TerminateGrace < 0 {
+		return nil, errors.New("stdio: timeouts, process limits, max message bytes and grace must not be negative")
 	}
 	env, err := childEnv(opts.Env)
 	if err != nil {
@@ -94,17 +117,29 @@ func New(opts Options) (*Bridge, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	maxProcs := orDefault(opts.MaxProcesses, DefaultMaxProcesses)
+	owner, perOwner := opts.Owner, maxProcs
+	if owner == nil {
+		owner = func(*http.Request) string { return "" }
+	} else {
+		perOwner = max(1, maxProcs/4)
+	}
+	idle := orDefault(opts.IdleTimeout, DefaultIdleTimeout)
 	return &Bridge{
 		name:     opts.Name,
 		path:     path,
 		argv:     slices.Clone(opts.Command),
 		env:      env,
-		idle:     orDefault(opts.IdleTimeout, DefaultIdleTimeout),
-		max:      orDefault(opts.MaxProcesses, DefaultMaxProcesses),
+		idle:     idle,
+		init:     min(idle, orDefault(opts.InitTimeout, DefaultInitTimeout)),
+		max:      maxProcs,
+		owner:    owner,
+		perOwn:   orDefault(opts.MaxPerOwner, perOwner),
 		maxMsg:   orDefault(opts.MaxMessageBytes, DefaultMaxMessageBytes),
 		grace:    orDefault(opts.TerminateGrace, DefaultTerminateGrace),
 		log:      log.With("upstream", opts.Name),
 		sessions: make(map[string]*session),
+		owned:    make(map[string]int),
 	}, nil
 }
 
@@ -160,10 +195,12 @@ func (b *Bridge) Close() error {
 	return nil
 }
 
-// reserve claims a process slot. It fails when the bridge is closed or at
-// MaxProcesses, the bound that keeps one client from exhausting the host by
-// initializing sessions in a loop.
-func (b *Bridge) reserve() error {
+// reserve claims a process slot for owner. It fails when the bridge is
+// closed, at MaxProcesses, the bound that keeps one client from exhausting
+// the host by initializing sessions in a loop, or at owner's MaxPerOwner,
+// the bound that keeps one user from taking every slot of MaxProcesses and
+// so locking out everyone else.
+func (b *Bridge) reserve(owner string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch {
@@ -171,16 +208,23 @@ func (b *Bridge) reserve() error {
 		return errClosed
 	case b.live >= b.max:
 		return errTooMany
+	case b.owned[owner] >= b.perOwn:
+		return errOwnerFull
 	}
 	b.live++
+	b.owned[owner]++
 	b.workers.Add(1)
 	return nil
 }
 
-// unreserve gives back a slot once its process is reaped (or never ran).
-func (b *Bridge) unreserve() {
+// unreserve gives back owner's slot once its process is reaped (or never
+// ran).
+func (b *Bridge) unreserve(owner string) {
 	b.mu.Lock()
 	b.live--
+	if b.owned[owner]--; b.owned[owner] == 0 {
+		delete(b.owned, owner)
+	}
 	b.mu.Unlock()
 	b.workers.Done()
 }

@@ -10,6 +10,7 @@ import (
 // Why the bridge ends a session, for the exit log.
 const (
 	reasonIdle        = "idle timeout"
+	reasonInit        = "no request after initialize"
 	reasonDeleted     = "deleted by client"
 	reasonClosing     = "gateway closing"
 	reasonStdout      = "stdout closed"
@@ -42,6 +43,7 @@ func (s *session) end() {
 
 func (s *session) beginLocked() {
 	s.active++
+	s.requests++
 	s.idle.Stop()
 }
 
@@ -49,20 +51,34 @@ func (s *session) endLocked() {
 	s.active--
 	if s.active == 0 && !s.closedLocked() {
 		s.idleSince = time.Now()
-		s.idle.Reset(s.b.idle)
+		s.idle.Reset(s.idleTimeoutLocked())
 	}
 }
 
-// onIdle ends a session nobody has used for IdleTimeout: an abandoned
-// session would otherwise hold a process (and a MaxProcesses slot) forever.
+// idleTimeoutLocked is InitTimeout until a request follows the initialize,
+// IdleTimeout after: a bare initialize is the cheapest way to hold a
+// process, so an abandoned one gives its slot back soon.
+func (s *session) idleTimeoutLocked() time.Duration {
+	if s.requests <= 1 {
+		return s.b.init
+	}
+	return s.b.idle
+}
+
+// onIdle ends a session nobody has used for its idle timeout: an abandoned
+// session would otherwise hold a process (and its owner's slot) forever.
 // A timer that fired just as it was stopped or reset finds the session
 // active or idle too briefly and does nothing.
 func (s *session) onIdle() {
 	s.mu.Lock()
-	idle := s.active == 0 && time.Since(s.idleSince) >= s.b.idle
+	idle := s.active == 0 && time.Since(s.idleSince) >= s.idleTimeoutLocked()
+	reason := reasonIdle
+	if s.requests <= 1 {
+		reason = reasonInit
+	}
 	s.mu.Unlock()
 	if idle {
-		s.terminate(reasonIdle)
+		s.terminate(reason)
 	}
 }
 
@@ -135,7 +151,7 @@ func (s *session) reap(stdout, stderr *os.File, outDone, errDone <-chan struct{}
 	<-outDone
 	<-errDone
 	s.logExit(err, reason)
-	s.b.unreserve()
+	s.b.unreserve(s.owner)
 }
 
 func (s *session) logExit(err error, reason string) {
@@ -148,7 +164,7 @@ func (s *session) logExit(err error, reason string) {
 		status = err.Error()
 	}
 	switch reason {
-	case reasonIdle, reasonDeleted, reasonClosing:
+	case reasonIdle, reasonInit, reasonDeleted, reasonClosing:
 		s.log.Info("stdio child exited", "status", status, "reason", reason)
 	default: // the child ended its session itself
 		s.log.Warn("stdio child exited", "status", status, "reason", reason)

@@ -18,11 +18,12 @@ const headerSession = "Mcp-Session-Id"
 // Refusals. Their texts reach the client, so none carries a detail of the
 // host, the command or the child.
 var (
-	errClosed   = errors.New("upstream is shutting down")
-	errTooMany  = errors.New("too many upstream sessions, try again later")
-	errGone     = errors.New("session not found")
-	errConflict = errors.New("an event stream is already open for this session")
-	errDupID    = errors.New("request id is already in flight in this session")
+	errClosed    = errors.New("upstream is shutting down")
+	errTooMany   = errors.New("too many upstream sessions, try again later")
+	errOwnerFull = errors.New("too many upstream sessions for this user, try again later")
+	errGone      = errors.New("session not found")
+	errConflict  = errors.New("an event stream is already open for this session")
+	errDupID     = errors.New("request id is already in flight in this session")
 )
 
 // CodeServerError is the JSON-RPC implementation-defined server error
@@ -77,7 +78,14 @@ func (b *Bridge) post(req *http.Request) (*http.Response, error) {
 		if !ok {
 			return rpcError(req, http.StatusBadRequest, nil, jsonrpc.CodeInvalidRequest, "missing "+headerSession+": only initialize starts a session"), nil
 		}
-		if s, err = b.startSession(); err != nil {
+		owner := b.owner(req)
+		if s, err = b.startSession(owner); err != nil {
+			if errors.Is(err, errOwnerFull) {
+				// A digest, as for session IDs: enough to match the
+				// user's other log lines, without a subject (often an
+				// e-mail address) in every one of these.
+				b.log.Warn("stdio per-owner process limit reached", "owner", logTag(owner), "limit", b.perOwn)
+			}
 			return b.startFailed(req, init.id, err), nil
 		}
 	} else if s = b.lookup(id); s == nil {
@@ -100,7 +108,7 @@ func (b *Bridge) post(req *http.Request) (*http.Response, error) {
 
 func (b *Bridge) startFailed(req *http.Request, id json.RawMessage, err error) *http.Response {
 	switch {
-	case errors.Is(err, errClosed), errors.Is(err, errTooMany):
+	case errors.Is(err, errClosed), errors.Is(err, errTooMany), errors.Is(err, errOwnerFull):
 		return rpcError(req, http.StatusServiceUnavailable, id, CodeServerError, err.Error())
 	}
 	b.log.Error("stdio child failed to start", "err", err)

@@ -19,6 +19,7 @@ import (
 type session struct {
 	b      *Bridge
 	id     string
+	owner  string // Options.Owner of the initialize: whose MaxPerOwner slot it holds
 	log    *slog.Logger
 	cmd    *exec.Cmd
 	pid    int // also the process group's id (Setpgid)
@@ -39,6 +40,7 @@ type session struct {
 	backlog     []line
 	backlogSize int
 	active      int // open streams and POSTs in progress
+	requests    int // requests begun, the initialize included
 	idleSince   time.Time
 	idle        *time.Timer
 	kill        *time.Timer
@@ -48,15 +50,15 @@ type session struct {
 // stdin; POSTs beyond it wait (for as long as their clients do).
 const writeQueue = 16
 
-// startSession reserves a process slot and starts a child for a new MCP
-// session.
-func (b *Bridge) startSession() (*session, error) {
-	if err := b.reserve(); err != nil {
+// startSession reserves a process slot of owner's and starts a child for a
+// new MCP session.
+func (b *Bridge) startSession(owner string) (*session, error) {
+	if err := b.reserve(owner); err != nil {
 		return nil, err
 	}
-	s, err := b.spawn()
+	s, err := b.spawn(owner)
 	if err != nil {
-		b.unreserve()
+		b.unreserve(owner)
 		return nil, err
 	}
 	if !b.register(s) {
@@ -65,7 +67,7 @@ func (b *Bridge) startSession() (*session, error) {
 	return s, nil
 }
 
-func (b *Bridge) spawn() (*session, error) {
+func (b *Bridge) spawn(owner string) (*session, error) {
 	var p [6]*os.File // stdin r/w, stdout r/w, stderr r/w
 	for i := 0; i < 6; i += 2 {
 		r, w, err := os.Pipe()
@@ -88,7 +90,7 @@ func (b *Bridge) spawn() (*session, error) {
 	}
 	id := newSessionID()
 	s := &session{
-		b: b, id: id, cmd: cmd, pid: cmd.Process.Pid, stdin: p[1],
+		b: b, id: id, owner: owner, cmd: cmd, pid: cmd.Process.Pid, stdin: p[1],
 		// The log names the session by a digest: the ID itself is a bearer
 		// of the session and does not belong in logs.
 		log:      b.log.With("session", logTag(id), "pid", cmd.Process.Pid),
@@ -98,7 +100,7 @@ func (b *Bridge) spawn() (*session, error) {
 		progress: make(map[string]*eventStream),
 	}
 	s.idleSince = time.Now()
-	s.idle = time.AfterFunc(b.idle, s.onIdle)
+	s.idle = time.AfterFunc(b.init, s.onIdle)
 	s.log.Info("stdio child started")
 	outDone, errDone := make(chan struct{}), make(chan struct{})
 	go s.writeLoop()

@@ -5,42 +5,55 @@ import (
 	"time"
 )
 
-// introCache holds positive introspection answers by token hash, so steady
-// traffic does not call the AS per request (SPEC PX-3). It is bounded: when
+// introCache holds introspection outcomes by token hash, so steady traffic
+// does not call the AS per request (SPEC PX-3): positive answers (Claims)
+// in one, refusals in another, so that a flood of garbage tokens can evict
+// only other refusals, never a user's positive entry. It is bounded: when
 // full it first drops expired entries (at most once a second), then evicts
-// arbitrary ones; a flood of distinct valid tokens costs introspection
-// calls, never memory.
-type introCache struct {
+// arbitrary ones; a flood of distinct tokens costs introspection calls,
+// never memory.
+type introCache[V cacheable[V]] struct {
 	mu      sync.Mutex
 	max     int
-	entries map[[32]byte]cacheEntry
+	entries map[[32]byte]cacheEntry[V]
 	swept   time.Time
 }
 
-type cacheEntry struct {
-	claims Claims
-	until  time.Time
+// cacheable values are copied in and out, so a cached value is never
+// aliased by a caller.
+type cacheable[V any] interface{ clone() V }
+
+type cacheEntry[V any] struct {
+	v     V
+	until time.Time
 }
 
-func newIntroCache(size int) *introCache {
-	return &introCache{max: size, entries: make(map[[32]byte]cacheEntry)}
+// refusal is a cached ErrInvalidToken outcome of introspection.
+type refusal struct{ err error }
+
+func (r refusal) clone() refusal { return r }
+
+func newIntroCache[V cacheable[V]](size int) *introCache[V] {
+	return &introCache[V]{max: size, entries: make(map[[32]byte]cacheEntry[V])}
 }
 
-func (c *introCache) get(key [32]byte, now time.Time) (Claims, bool) {
+func (c *introCache[V]) get(key [32]byte, now time.Time) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[key]
 	if !ok {
-		return Claims{}, false
+		var zero V
+		return zero, false
 	}
 	if !now.Before(e.until) {
 		delete(c.entries, key)
-		return Claims{}, false
+		var zero V
+		return zero, false
 	}
-	return e.claims.clone(), true
+	return e.v.clone(), true
 }
 
-func (c *introCache) put(key [32]byte, claims Claims, until, now time.Time) {
+func (c *introCache[V]) put(key [32]byte, v V, until, now time.Time) {
 	if !now.Before(until) {
 		return
 	}
@@ -49,13 +62,13 @@ func (c *introCache) put(key [32]byte, claims Claims, until, now time.Time) {
 	if _, ok := c.entries[key]; !ok && len(c.entries) >= c.max {
 		c.makeRoom(now)
 	}
-	c.entries[key] = cacheEntry{claims.clone(), until}
+	c.entries[key] = cacheEntry[V]{v.clone(), until}
 }
 
 // makeRoom frees at least one slot. Map iteration order is unspecified
 // (and randomised), which makes the eviction of live entries random: an
 // attacker cannot aim it at a particular user's entry.
-func (c *introCache) makeRoom(now time.Time) {
+func (c *introCache[V]) makeRoom(now time.Time) {
 	if now.Sub(c.swept) >= time.Second {
 		c.swept = now
 		for k, e := range c.entries {
@@ -72,7 +85,7 @@ func (c *introCache) makeRoom(now time.Time) {
 	}
 }
 
-func (c *introCache) len() int {
+func (c *introCache[V]) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.entries)

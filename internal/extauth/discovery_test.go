@@ -122,13 +122,14 @@ func TestNewValidates(t *testing.T) {
 		Issuer:        "http://as.example.com",
 		ScopeClaim:    "a b",
 		JWKSURL:       "/keys",
-		Introspection: &Introspection{URL: "ftp://x"},
+		Introspection: &Introspection{URL: "ftp://x", NegativeTTL: -1, MaxConcurrent: -1},
 		MinRefetch:    -1,
 	})
 	if err == nil {
 		t.Fatal("bad options accepted")
 	}
-	for _, field := range []string{"Issuer", "Audience", "ScopeClaim", "JWKSURL", "Introspection.URL", "Introspection:", "MinRefetch"} {
+	for _, field := range []string{"Issuer", "Audience", "ScopeClaim", "JWKSURL", "Introspection.URL", "Introspection:",
+		"Introspection.NegativeTTL", "Introspection.MaxConcurrent", "MinRefetch"} {
 		if !strings.Contains(err.Error(), field) {
 			t.Errorf("error does not name %s:\n%v", field, err)
 		}

@@ -3,7 +3,7 @@
 // (SPEC §1 shape 2, PX-2, PX-3): discovery of the AS (RFC 8414, OIDC
 // Discovery), its JWKS kept fresh in the background, JWT access tokens
 // checked locally, and opaque tokens checked by RFC 7662 introspection with
-// a bounded cache.
+// bounded caches.
 //
 // Threats it defends against, and where:
 //
@@ -24,6 +24,13 @@
 //     but at most one per MinRefetch and one at a time (callers arriving
 //     during a fetch wait for it), so a flood of made-up kids costs the AS
 //     one request per interval. Responses and key counts are bounded.
+//   - Introspection DoS: each unknown opaque token would cost a call to the
+//     AS, and a flood of made-up ones would spend the AS's rate limit,
+//     after which every user gets 503. Refusals are cached for NegativeTTL
+//     (apart from positive answers, so the flood cannot evict them),
+//     concurrent requests with one token share one call, and at most
+//     MaxConcurrent calls run at once; a caller that cannot get a slot
+//     before its context ends gets ErrUnavailable.
 //
 // Errors wrap ErrInvalidToken (401 invalid_token) or ErrUnavailable (503)
 // with a reason meant for logs; no error ever contains the token.

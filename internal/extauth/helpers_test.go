@@ -72,7 +72,8 @@ type fakeAS struct {
 	introAuth  []string // "id:secret" of each introspection call
 	introQuery []string // raw query of each introspection call
 
-	down       atomic.Bool // every endpoint answers 503
+	down       atomic.Bool            // every endpoint answers 503
+	introGate  atomic.Pointer[func()] // run by each introspection call before as.mu, so calls can be held concurrently
 	metaHits   atomic.Int64
 	jwksHits   atomic.Int64
 	introHits  atomic.Int64
@@ -114,6 +115,9 @@ func (as *fakeAS) serve(w http.ResponseWriter, r *http.Request) {
 	if as.down.Load() {
 		http.Error(w, "down", http.StatusServiceUnavailable)
 		return
+	}
+	if gate := as.introGate.Load(); gate != nil && r.URL.Path == "/introspect" {
+		(*gate)()
 	}
 	as.mu.Lock()
 	defer as.mu.Unlock()

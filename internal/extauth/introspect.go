@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -12,36 +13,84 @@ import (
 )
 
 // introspect checks a token with the AS (RFC 7662), answering from the
-// cache while a positive answer is fresh.
+// caches while an answer is fresh: a positive one for up to introCacheTTL,
+// a refusal for NegativeTTL. Otherwise the caller joins the call in flight
+// for the same token, or starts one (flight.go).
 func (v *Verifier) introspect(ctx context.Context, token string) (Claims, error) {
-	in := v.opts.Introspection
-	if in == nil {
+	if v.opts.Introspection == nil {
 		return Claims{}, invalid("not a JWT, and introspection is not configured")
 	}
-	// Keyed by a hash: the cache never holds a usable token.
+	// Keyed by a hash: the caches never hold a usable token.
 	key := sha256.Sum256([]byte(token))
+	if a, ok := v.cached(key); ok {
+		return a.claims, a.err
+	}
+	f, a, ok := v.join(ctx, key, token)
+	if ok {
+		return a.claims, a.err
+	}
+	select {
+	case <-f.done:
+		return f.ans.claims.clone(), f.ans.err
+	case <-ctx.Done():
+		v.leave(key, f)
+		return Claims{}, unavailable("introspection: %v", ctx.Err())
+	}
+}
+
+// answer is the outcome of one introspection: claims, or an error.
+type answer struct {
+	claims Claims
+	err    error
+}
+
+// cached is the answer the caches hold for key, if any.
+func (v *Verifier) cached(key [32]byte) (answer, bool) {
 	now := v.opts.Now()
 	if c, ok := v.cache.get(key, now); ok {
-		return c, nil
+		return answer{claims: c}, true
 	}
+	if r, ok := v.nope.get(key, now); ok {
+		return answer{err: r.err}, true
+	}
+	return answer{}, false
+}
+
+// remember caches a: a positive answer until min(exp, introCacheTTL), a
+// refusal for NegativeTTL. A failure to reach the AS is not an answer
+// about the token and is not cached.
+func (v *Verifier) remember(key [32]byte, a answer) {
+	now := v.opts.Now()
+	switch {
+	case a.err == nil:
+		until := now.Add(introCacheTTL)
+		if a.claims.Expiry.Before(until) {
+			until = a.claims.Expiry
+		}
+		v.cache.put(key, a.claims, until, now)
+	case errors.Is(a.err, ErrInvalidToken):
+		v.nope.put(key, refusal{a.err}, now.Add(v.opts.Introspection.NegativeTTL), now)
+	}
+}
+
+// askAS asks the AS about token once one of the MaxConcurrent call slots
+// is free, and checks its answer.
+func (v *Verifier) askAS(ctx context.Context, token string) (Claims, error) {
 	endpoint, err := v.introspectionURL(ctx)
 	if err != nil {
 		return Claims{}, err
+	}
+	select {
+	case v.slots <- struct{}{}:
+		defer func() { <-v.slots }()
+	case <-ctx.Done():
+		return Claims{}, unavailable("introspection: waiting for a call slot: %v", ctx.Err())
 	}
 	raw, err := v.postIntrospection(ctx, endpoint, token)
 	if err != nil {
 		return Claims{}, unavailable("introspection: %v", err)
 	}
-	c, err := v.checkIntrospection(raw)
-	if err != nil {
-		return Claims{}, err
-	}
-	until := now.Add(introCacheTTL)
-	if c.Expiry.Before(until) {
-		until = c.Expiry
-	}
-	v.cache.put(key, c, until, now)
-	return c, nil
+	return v.checkIntrospection(raw)
 }
 
 // introspectionURL is the configured endpoint, or the discovered one.
@@ -134,7 +183,8 @@ func (v *Verifier) checkIntrospection(raw rawClaims) (Claims, error) {
 
 // Introspection cache bounds: a positive answer is reused for at most
 // introCacheTTL (so revocation at the AS reaches us within a minute) and
-// never past the token's exp.
+// never past the token's exp; each cache holds at most maxIntroCache
+// entries.
 const (
 	introCacheTTL = 60 * time.Second
 	maxIntroCache = 10_000

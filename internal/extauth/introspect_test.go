@@ -76,8 +76,8 @@ func TestIntrospection(t *testing.T) {
 	mustVerify(t, v, "opq_aud_list")
 }
 
-// TestIntrospectionCache: a positive answer is reused until min(exp, 60s);
-// negative answers are not cached.
+// TestIntrospectionCache: a positive answer is reused until min(exp, 60s),
+// a refusal for NegativeTTL.
 func TestIntrospectionCache(t *testing.T) {
 	answers := map[string]map[string]any{}
 	as, v, clk := introAS(t, answers, nil)
@@ -94,11 +94,14 @@ func TestIntrospectionCache(t *testing.T) {
 	mustVerify(t, v, "long")
 	wantIntro(t, as, 2)
 
-	// Revoked at the AS: seen at the next question, within 60 s.
+	// Revoked at the AS: seen at the next question, within 60 s, and then
+	// refused from the cache.
 	delete(answers, "long")
 	clk.Advance(60 * time.Second)
-	_, err := v.Verify(context.Background(), "long")
-	wantInvalid(t, err, "not active", "long")
+	for range 2 {
+		_, err := v.Verify(context.Background(), "long")
+		wantInvalid(t, err, "not active", "long")
+	}
 	wantIntro(t, as, 3)
 
 	// Cached only until its exp (20 s after t0, now long past: answered
@@ -115,16 +118,59 @@ func TestIntrospectionCache(t *testing.T) {
 	}
 	wantIntro(t, as, 5)
 
-	// Inactive answers are asked again every time.
+	// A refusal is remembered for NegativeTTL (30 s), with its reason,
+	// then asked again.
+	refused := func(tok, reason string) {
+		t.Helper()
+		_, err := v.Verify(context.Background(), tok)
+		wantInvalid(t, err, reason, tok)
+	}
+	refused("nope", "not active")
+	refused("nope", "not active")
+	wantIntro(t, as, 6)
+	answers["opq_wrong_aud"] = oktaIntrospection(as, t0.Add(time.Hour))
+	answers["opq_wrong_aud"]["aud"] = "api://other"
+	refused("opq_wrong_aud", "wrong audience")
+	refused("opq_wrong_aud", "wrong audience")
+	wantIntro(t, as, 7)
+	clk.Advance(29 * time.Second)
+	refused("nope", "not active")
+	wantIntro(t, as, 7)
+	clk.Advance(time.Second)
+	refused("nope", "not active")
+	wantIntro(t, as, 8)
+	// A refused token stays refused for NegativeTTL even if the AS would
+	// now say otherwise (documented on Introspection.NegativeTTL).
+	answers["nope"] = oktaIntrospection(as, t0.Add(time.Hour))
+	refused("nope", "not active")
+	wantIntro(t, as, 8)
+}
+
+// TestNegativeTTL: the option sets how long a refusal is remembered, and
+// a failure to reach the AS is never remembered.
+func TestNegativeTTL(t *testing.T) {
+	as, v, clk := introAS(t, nil, func(o *Options) { o.Introspection.NegativeTTL = 5 * time.Second })
 	for range 2 {
 		_, err := v.Verify(context.Background(), "nope")
 		wantInvalid(t, err, "not active", "nope")
 	}
-	wantIntro(t, as, 7)
+	wantIntro(t, as, 1)
+	clk.Advance(5 * time.Second)
+	_, err := v.Verify(context.Background(), "nope")
+	wantInvalid(t, err, "not active", "nope")
+	wantIntro(t, as, 2)
+
+	as, v, _ = introAS(t, nil, func(o *Options) { o.Introspection.ClientSecret = "wrong" })
+	for range 2 {
+		if _, err := v.Verify(context.Background(), "opq_tok"); !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("wrong client secret: want ErrUnavailable, got %v", err)
+		}
+	}
+	wantIntro(t, as, 2)
 }
 
 func TestIntrospectionCacheBounded(t *testing.T) {
-	c := newIntroCache(3)
+	c := newIntroCache[Claims](3)
 	for i := range 10 {
 		c.put([32]byte{byte(i)}, Claims{Subject: fmt.Sprint(i)}, t0.Add(time.Minute), t0)
 		if c.len() > 3 {
@@ -135,7 +181,7 @@ func TestIntrospectionCacheBounded(t *testing.T) {
 		t.Error("the newest entry was evicted")
 	}
 	// Expired entries go first.
-	c = newIntroCache(2)
+	c = newIntroCache[Claims](2)
 	c.put([32]byte{1}, Claims{}, t0.Add(time.Second), t0)
 	c.put([32]byte{2}, Claims{}, t0.Add(time.Hour), t0)
 	c.put([32]byte{3}, Claims{}, t0.Add(time.Hour), t0.Add(2*time.Second))

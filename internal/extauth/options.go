@@ -18,6 +18,9 @@ const (
 	DefaultSkew         = 60 * time.Second
 	DefaultHTTPTimeout  = 10 * time.Second
 	DefaultScopeClaim   = "scope"
+
+	DefaultNegativeTTL                 = 30 * time.Second
+	DefaultMaxConcurrentIntrospections = 16
 )
 
 // Options configures a Verifier for one external authorization server and
@@ -75,6 +78,23 @@ type Introspection struct {
 	// nothing in it says the token was meant for this resource and any
 	// token the AS issued for any other API would otherwise pass here.
 	ImpliedAudience bool
+	// NegativeTTL is how long a refused token (inactive, or active but
+	// not for us) is refused from memory before the AS is asked again.
+	// Without it every request with a made-up token costs one call to the
+	// AS, and a flood of them spends the AS's rate limit, after which
+	// every user gets 503. Caching the refusal is safe because a token the
+	// AS calls inactive is unknown, expired or revoked, none of which
+	// reverts: in practice a token is never inactive first and active
+	// later. (The one exception RFC 7662 §2.2 allows, a token whose nbf is
+	// still ahead, is one no AS we target issues; it would be refused for
+	// up to NegativeTTL longer.) Default 30s.
+	NegativeTTL time.Duration
+	// MaxConcurrent caps the introspection calls in flight at once. A
+	// caller beyond it waits for a slot until its context ends, then gets
+	// ErrUnavailable: a flood of distinct tokens, which no cache absorbs,
+	// then costs the AS at most this many calls at a time. Concurrent
+	// requests with one token share one call. Default 16.
+	MaxConcurrent int
 }
 
 // withDefaults returns o with zero values replaced by their defaults.
@@ -101,6 +121,16 @@ func (o Options) withDefaults() Options {
 		o.Log = slog.Default()
 	}
 	o.TokenType = normalType(o.TokenType)
+	if o.Introspection != nil {
+		in := *o.Introspection // the caller's struct stays as it was
+		if in.NegativeTTL == 0 {
+			in.NegativeTTL = DefaultNegativeTTL
+		}
+		if in.MaxConcurrent == 0 {
+			in.MaxConcurrent = DefaultMaxConcurrentIntrospections
+		}
+		o.Introspection = &in
+	}
 	return o
 }
 
@@ -134,6 +164,12 @@ func (o Options) validate() error {
 		}
 		if in.ClientID == "" || in.ClientSecret == "" {
 			bad("Introspection", "ClientID and ClientSecret are required (client_secret_basic)")
+		}
+		if in.NegativeTTL < 0 {
+			bad("Introspection.NegativeTTL", "must not be negative")
+		}
+		if in.MaxConcurrent < 0 {
+			bad("Introspection.MaxConcurrent", "must not be negative")
 		}
 	}
 	for _, d := range []struct {

@@ -33,7 +33,10 @@ type Verifier struct {
 	ep    atomic.Pointer[endpoints] // set once discovery succeeded
 	keys  atomic.Pointer[keySet]    // nil until a JWKS was loaded
 	fetch fetchState
-	cache *introCache
+	cache *introCache[Claims]  // positive introspection answers
+	nope  *introCache[refusal] // refused tokens, for NegativeTTL
+	intro flights              // introspection calls in flight, by token hash
+	slots chan struct{}        // one per call to the AS, MaxConcurrent of them
 }
 
 // New checks opts and returns a Verifier. It does no I/O: discovery and
@@ -43,7 +46,17 @@ func New(opts Options) (*Verifier, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	return &Verifier{opts: opts.withDefaults(), cache: newIntroCache(maxIntroCache)}, nil
+	opts = opts.withDefaults()
+	v := &Verifier{
+		opts:  opts,
+		cache: newIntroCache[Claims](maxIntroCache),
+		nope:  newIntroCache[refusal](maxIntroCache),
+		intro: flights{m: make(map[[32]byte]*flight)},
+	}
+	if opts.Introspection != nil {
+		v.slots = make(chan struct{}, opts.Introspection.MaxConcurrent)
+	}
+	return v, nil
 }
 
 // Ready reports whether tokens can be verified without reaching the AS

@@ -121,6 +121,7 @@ func (u *Upstream) applyDefaults() {
 	if len(u.Command) > 0 {
 		setDefault(&u.IdleTimeout, Duration(DefaultStdioIdleTimeout))
 		setDefault(&u.MaxProcesses, DefaultStdioMaxProcesses)
+		setDefault(&u.MaxProcessesPerUser, max(1, u.MaxProcesses/4))
 	}
 }
 

@@ -207,6 +207,9 @@ type Upstream struct {
 	// MaxProcesses caps the live stdio children (one per MCP session).
 	// Only with Command; default 32.
 	MaxProcesses int `yaml:"max_processes"`
+	// MaxProcessesPerUser caps one user's live stdio children. Only with
+	// Command; default max(1, MaxProcesses/4).
+	MaxProcessesPerUser int `yaml:"max_processes_per_user"`
 }
 
 // IdentityHeaders are header names for the caller's identity (SPEC PX-8).

@@ -54,6 +54,9 @@ func (u Upstream) checkLimits(ps *Problems, path string) {
 		if u.MaxProcesses != 0 {
 			ps.add(field(path, "max_processes"), "only used with command")
 		}
+		if u.MaxProcessesPerUser != 0 {
+			ps.add(field(path, "max_processes_per_user"), "only used with command")
+		}
 		return
 	}
 	if u.IdleTimeout < 0 {
@@ -61,6 +64,9 @@ func (u Upstream) checkLimits(ps *Problems, path string) {
 	}
 	if u.MaxProcesses < 0 {
 		ps.add(field(path, "max_processes"), "must be positive")
+	}
+	if u.MaxProcessesPerUser < 0 || u.MaxProcessesPerUser > u.MaxProcesses {
+		ps.add(field(path, "max_processes_per_user"), "must be between 1 and max_processes")
 	}
 }
 

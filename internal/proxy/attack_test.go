@@ -155,21 +155,20 @@ func TestAttackStreamEndsOnRevocation(t *testing.T) {
 	}
 }
 
-var _ = config.Upstream{}
-
 // One user cannot take every stdio process slot.
 func TestAttackStdioSlotsPerUser(t *testing.T) {
 	g := gateway(t, "http://unused", func(c *config.Config) {
 		c.Upstreams[0].URL = ""
 		c.Upstreams[0].Command = []string{"sh", "-c", `while read l; do echo '{"jsonrpc":"2.0","id":1,"result":{"protocolVersion":"2025-06-18","capabilities":{},"serverInfo":{"name":"x","version":"1"}}}'; done`}
 		c.Upstreams[0].MaxProcesses = 4
+		c.Upstreams[0].MaxProcessesPerUser = 2
 	})
 	alice := accessToken(t, g, testenv.Alice, testenv.FilesPath, "")
 	bob := accessToken(t, g, testenv.Bob, testenv.FilesPath, "")
-	for i := 0; i < 4; i++ {
+	for i := 0; i < 3; i++ {
 		r := post(t, g, testenv.FilesPath, alice, initializeBody, nil)
-		if r.Status != 200 {
-			t.Fatalf("alice init %d: %d %s", i, r.Status, r.Body)
+		if want := map[bool]int{true: 200, false: 503}[i < 2]; r.Status != want {
+			t.Fatalf("alice init %d: %d %s, want %d", i, r.Status, r.Body, want)
 		}
 	}
 	r := post(t, g, testenv.FilesPath, bob, initializeBody, nil)

@@ -38,6 +38,15 @@ func withState(ctx context.Context, st *forwardState) context.Context {
 	return context.WithValue(ctx, stateKey{}, st)
 }
 
+// PrincipalFrom returns the verified caller of a forwarded request (the
+// stdio bridge caps children per user with it); zero outside the proxy.
+func PrincipalFrom(ctx context.Context) Principal {
+	if st := stateFrom(ctx); st != nil {
+		return st.principal
+	}
+	return Principal{}
+}
+
 func stateFrom(ctx context.Context) *forwardState {
 	st, _ := ctx.Value(stateKey{}).(*forwardState)
 	return st

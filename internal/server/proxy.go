@@ -112,7 +112,10 @@ func upstreamTransport(u config.Upstream) *http.Transport {
 func (s *Server) stdioTransport(u config.Upstream) (http.RoundTripper, io.Closer, error) {
 	b, err := stdio.New(stdio.Options{
 		Name: u.Name, Command: u.Command, Env: u.Env, IdleTimeout: time.Duration(u.IdleTimeout),
-		MaxProcesses: u.MaxProcesses, MaxMessageBytes: int(u.MaxBodyBytes),
+		MaxProcesses: u.MaxProcesses, MaxPerOwner: u.MaxProcessesPerUser, MaxMessageBytes: int(u.MaxBodyBytes),
+		// Each user gets at most MaxPerOwner children, so one user cannot
+		// take every slot and lock the others out.
+		Owner: func(r *http.Request) string { return proxy.PrincipalFrom(r.Context()).Subject },
 		Log: s.log.With("component", "stdio", "upstream", u.Name),
 	})
 	if err != nil {

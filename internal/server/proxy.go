@@ -116,7 +116,7 @@ func (s *Server) stdioTransport(u config.Upstream) (http.RoundTripper, io.Closer
 		// Each user gets at most MaxPerOwner children, so one user cannot
 		// take every slot and lock the others out.
 		Owner: func(r *http.Request) string { return proxy.PrincipalFrom(r.Context()).Subject },
-		Log: s.log.With("component", "stdio", "upstream", u.Name),
+		Log:   s.log.With("component", "stdio", "upstream", u.Name),
 	})
 	if err != nil {
 		return nil, nil, err

@@ -75,10 +75,6 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !rt.authorize(w, r, pr, in) {
 		return
 	}
-	// The request is read: lift the server's read deadline, which would
-	// otherwise cancel a long SSE stream's context when it expires
-	// (net/http's background read reports it as the client going away).
-	http.NewResponseController(w).SetReadDeadline(time.Time{})
 	st := &forwardState{principal: pr, body: body, lists: hasListRequest(in), id: singleID(in)}
 	if !rt.unbindSession(w, r, st, st.id) {
 		return

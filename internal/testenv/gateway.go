@@ -205,6 +205,11 @@ func start(t testing.TB, ts *httptest.Server, cfg *config.Config, o Options) *Ga
 		t.Fatalf("server.New: %v", err)
 	}
 	ts.Config.Handler = s.Handler()
+	// The server limits, as Serve sets them (tests of read timeouts and
+	// header sizes must meet the real ones).
+	sc := cfg.Server
+	ts.Config.ReadHeaderTimeout, ts.Config.ReadTimeout = time.Duration(sc.ReadHeaderTimeout), time.Duration(sc.ReadTimeout)
+	ts.Config.IdleTimeout, ts.Config.MaxHeaderBytes = time.Duration(sc.IdleTimeout), sc.MaxHeaderBytes
 	if strings.HasPrefix(cfg.PublicURL, "https://") {
 		ts.StartTLS()
 	} else {

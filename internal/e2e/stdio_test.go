@@ -45,17 +45,6 @@ func runStdioServer() {
 	srv.Run(context.Background(), &mcp.StdioTransport{})
 }
 
-type bearer struct {
-	token string
-	next  http.RoundTripper
-}
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.token)
-	return b.next.RoundTrip(r)
-}
-
 func callText(t *testing.T, cs *mcp.ClientSession, tool string) string {
 	t.Helper()
 	res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: tool})
@@ -93,7 +82,7 @@ func TestStdioUpstreamThroughGateway(t *testing.T) {
 			client := mcp.NewClient(&mcp.Implementation{Name: "e2e-" + u, Version: "1"}, nil)
 			cs, err := client.Connect(context.Background(), &mcp.StreamableClientTransport{
 				Endpoint:   g.URL + testenv.FilesPath,
-				HTTPClient: &http.Client{Transport: bearer{tokens[u], g.Client().Transport}},
+				HTTPClient: &http.Client{Transport: testenv.BearerTransport(tokens[u], g.Client().Transport)},
 			}, nil)
 			if err != nil {
 				t.Errorf("%s: connect: %v", u, err)
@@ -134,7 +123,7 @@ func TestStdioUpstreamThroughGateway(t *testing.T) {
 	client := mcp.NewClient(&mcp.Implementation{Name: "e2e-left-open", Version: "1"}, nil)
 	cs, err := client.Connect(context.Background(), &mcp.StreamableClientTransport{
 		Endpoint:   g.URL + testenv.FilesPath,
-		HTTPClient: &http.Client{Transport: bearer{tokens[testenv.Alice], g.Client().Transport}},
+		HTTPClient: &http.Client{Transport: testenv.BearerTransport(tokens[testenv.Alice], g.Client().Transport)},
 	}, nil)
 	if err != nil {
 		t.Fatal(err)

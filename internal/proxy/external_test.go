@@ -121,22 +121,7 @@ func TestResourceServerOnlyOktaShaped(t *testing.T) {
 			ExternalAuth: &config.ExternalAuth{Issuer: as.issuer, Audience: "api://mcp", Scopes: []string{"mcp.read"}, ScopeClaim: "scp"},
 		})
 	}})
-	call := func(tok string) *http.Response {
-		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, g.URL+"/mcp/okta", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json, text/event-stream")
-		if tok != "" {
-			req.Header.Set("Authorization", "Bearer "+tok)
-		}
-		resp, err := g.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp
-	}
+	call := func(tok string) *http.Response { return pingAs(t, g, "/mcp/okta", tok) }
 	prm := g.URL + "/.well-known/oauth-protected-resource/mcp/okta"
 	want := func(name string, resp *http.Response, status int, challenge string) {
 		t.Helper()
@@ -216,19 +201,7 @@ func TestResourceServerOnlyZitadel(t *testing.T) {
 		add("jwt", &config.ExternalAuth{Issuer: z.Issuer, Audience: zitadel.ClientID})
 		add("other-iss", &config.ExternalAuth{Issuer: "http://localhost:1/", Audience: zitadel.ClientID, JWKSURL: z.JWKS})
 	}})
-	call := func(path, tok string) *http.Response {
-		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, g.URL+path, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := g.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp
-	}
+	call := func(path, tok string) *http.Response { return pingAs(t, g, path, tok) }
 	prm := func(path string) string { return g.URL + "/.well-known/oauth-protected-resource" + path }
 	cases := []struct {
 		name, path, tok string
@@ -253,4 +226,23 @@ func TestResourceServerOnlyZitadel(t *testing.T) {
 	if hits.Load() != 2 {
 		t.Errorf("upstream hits = %d, want 2 (only the accepted requests)", hits.Load())
 	}
+}
+
+// pingAs posts a JSON-RPC ping to path with tok ("" for none) and returns
+// the response, its body drained.
+func pingAs(t *testing.T, g *testenv.Gateway, path, tok string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, g.URL+path, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	resp, err := g.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
 }

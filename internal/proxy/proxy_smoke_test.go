@@ -15,17 +15,6 @@ import (
 )
 
 // bearer adds a fixed Authorization header to every request.
-type bearer struct {
-	token string
-	next  http.RoundTripper
-}
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.token)
-	return b.next.RoundTrip(r)
-}
-
 // TestGoSDKClientThroughGateway: a real go-sdk client with a token lists
 // and calls tools of a real go-sdk upstream through the gateway, and the
 // per-tool rule hides the admin tool from a caller without its scope.
@@ -42,7 +31,7 @@ func TestGoSDKClientThroughGateway(t *testing.T) {
 	client := mcp.NewClient(&mcp.Implementation{Name: "smoke", Version: "1"}, nil)
 	cs, err := client.Connect(context.Background(), &mcp.StreamableClientTransport{
 		Endpoint:   g.URL + testenv.FilesPath,
-		HTTPClient: &http.Client{Transport: bearer{tok, http.DefaultTransport}},
+		HTTPClient: &http.Client{Transport: testenv.BearerTransport(tok, http.DefaultTransport)},
 	}, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -299,7 +299,7 @@ func requireSignedByGateway(t *testing.T, g *testenv.Gateway, jwt string) map[st
 	if err := json.Unmarshal(raw, &set); err != nil {
 		t.Fatalf("JWKS: %v\n%s", err, raw)
 	}
-	jws, err := jose.ParseSigned(jwt, []jose.SignatureAlgorithm{jose.ES256, jose.RS256, jose.PS256, jose.EdDSA, jose.ES384})
+	jws, err := jose.ParseSignedCompact(jwt, []jose.SignatureAlgorithm{jose.ES256, jose.RS256, jose.PS256, jose.EdDSA, jose.ES384})
 	if err != nil {
 		t.Fatalf("assertion is not a JWS: %v", err)
 	}

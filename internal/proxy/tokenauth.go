@@ -119,10 +119,3 @@ func (a *TokenAuth) store(key [sha256.Size]byte, e *cachedToken) {
 	}
 	a.cache[key] = e
 }
-
-// cached reports how many tokens are cached (tests).
-func (a *TokenAuth) cached() int {
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	return len(a.cache)
-}

@@ -253,6 +253,9 @@ type sseFilter struct {
 	// started is set after the first byte (a BOM is only skipped there);
 	// skipLF after a CR, whose following LF belongs to the same line end.
 	started, skipLF bool
+	// dropLF: that LF ends an event rewritten with LF ends, so it is
+	// not handed on.
+	dropLF bool
 }
 
 // maxEvent bounds one buffered SSE event.
@@ -297,6 +300,9 @@ func (f *sseFilter) nextEvent() ([]byte, error) {
 			if dataLines > 0 {
 				if out := f.filter(data); !bytes.Equal(out, data) {
 					raw = rewriteData(raw, out)
+					// The rewritten event ends in LF; the LF of a CRLF
+					// still to come belongs to it and is dropped.
+					f.dropLF = f.skipLF
 				}
 			}
 			return raw, err
@@ -330,9 +336,14 @@ func (f *sseFilter) readLine() (consumed, line []byte, ended bool, err error) {
 		if f.skipLF {
 			f.skipLF = false
 			if b == '\n' {
+				if f.dropLF {
+					consumed = consumed[:len(consumed)-1]
+				}
+				f.dropLF = false
 				continue // the rest of the previous line's CRLF
 			}
 		}
+		f.dropLF = false
 		switch b {
 		case '\n':
 			return consumed, line, true, nil
@@ -355,7 +366,7 @@ func (f *sseFilter) readLine() (consumed, line []byte, ended bool, err error) {
 }
 
 // rewriteData replaces the data lines of an event with one line holding
-// data, keeping every other field line in place. The event's bytes are
+// data, keeping every other field line in place (with LF line ends). The event's bytes are
 // parsed with the same line ends as nextEvent.
 func rewriteData(raw, data []byte) []byte {
 	var out []byte
@@ -385,8 +396,13 @@ func rewriteData(raw, data []byte) []byte {
 			}
 			continue
 		}
+		// Every kept line ends in LF: with the data lines gone, a CR end
+		// next to an LF end would read as one CRLF and swallow the blank
+		// line that ends the event.
 		out = append(out, line...)
-		out = append(out, end...)
+		if len(end) > 0 {
+			out = append(out, '\n')
+		}
 	}
 	return out
 }

@@ -1,9 +1,9 @@
 package jsonrpc
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -54,111 +54,118 @@ type Inspection struct {
 // *Error values carrying the JSON-RPC code to answer with. Inspect does
 // not modify body and returns no re-encoded bytes: the caller forwards
 // body itself, so the upstream executes what was inspected (SPEC PX-6).
+//
+// It reads the body once (scanner) and takes every field from the spans
+// that pass recorded; the refusals and their precedence are those of the
+// decoder-based inspector kept as the test oracle (reference_test.go).
 func Inspect(body []byte) (Inspection, error) {
-	batch, err := checkStrict(body)
+	// encoding/json silently replaces invalid UTF-8 with U+FFFD; other
+	// parsers reject it or keep the bytes, so refuse it outright.
+	if !utf8.Valid(body) {
+		return Inspection{}, parseError("body is not valid UTF-8")
+	}
+	s := scanner{body: body}
+	batch, err := s.scan()
 	if err != nil {
+		// A refusal ends the walk early, but bytes that are not JSON
+		// anywhere in the body are a parse error first. json.Valid also
+		// applies encoding/json's own nesting limit past MaxDepth.
+		if err == errSyntax || !json.Valid(body) {
+			return Inspection{}, parseError("body is not valid JSON")
+		}
 		return Inspection{}, err
 	}
-	if !batch {
-		m, err := inspectOne(body)
+	in := Inspection{Batch: batch, Messages: make([]Message, s.nmsg)}
+	for i := range in.Messages {
+		err := readMessage(&in.Messages[i], body, s.msg(i))
+		if err != nil && batch {
+			e := err.(*Error)
+			err = &Error{Code: e.Code, Message: "batch element " + strconv.Itoa(i) + ": " + e.Message}
+		}
 		if err != nil {
 			return Inspection{}, err
 		}
-		return Inspection{Messages: []Message{m}}, nil
-	}
-	var elems []json.RawMessage
-	if err := json.Unmarshal(body, &elems); err != nil {
-		return Inspection{}, parseError("body is not valid JSON")
-	}
-	in := Inspection{Batch: true, Messages: make([]Message, 0, len(elems))}
-	for i, raw := range elems {
-		m, err := inspectOne(raw)
-		if err != nil {
-			e := err.(*Error)
-			return Inspection{}, &Error{Code: e.Code, Message: "batch element " + strconv.Itoa(i) + ": " + e.Message}
-		}
-		in.Messages = append(in.Messages, m)
 	}
 	return in, nil
 }
 
-// inspectOne decodes a message object that checkStrict accepted. Decoding
-// into a map matches keys exactly, and checkStrict has ruled out duplicates
-// and case variants, so every parser agrees on each field read here.
-func inspectOne(raw []byte) (Message, error) {
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &obj); err != nil {
-		return Message{}, invalidRequest("message must be an object")
+// readMessage fills m from the members the strict pass located. Keys were
+// matched after unescaping and the pass refused duplicates and case
+// variants, so every parser agrees on each field read here.
+func readMessage(m *Message, body []byte, f *fields) error {
+	v := func(slot int) []byte {
+		if sp := f[slot]; sp.end > 0 {
+			return body[sp.start:sp.end]
+		}
+		return nil
 	}
-	if v, ok := stringField(obj, "jsonrpc"); !ok || v != "2.0" {
-		return Message{}, invalidRequest(`jsonrpc must be "2.0"`)
+	if !isString(v(slotJSONRPC), "2.0") {
+		return invalidRequest(`jsonrpc must be "2.0"`)
 	}
-	id, hasID := obj["id"]
-	if hasID && !isIDType(id) {
-		return Message{}, invalidRequest("id must be a string, a number or null")
+	id := v(slotID)
+	if id != nil && !isIDType(id) {
+		return invalidRequest("id must be a string, a number or null")
 	}
-	if params, ok := obj["params"]; ok && !isKind(params, '{') && !isKind(params, '[') {
-		return Message{}, invalidRequest("params must be an object or an array")
+	params := v(slotParams)
+	if params != nil && params[0] != '{' && params[0] != '[' {
+		return invalidRequest("params must be an object or an array")
 	}
-	if _, ok := obj["method"]; !ok {
-		return inspectResponse(obj, id, hasID)
+	raw := v(slotMethod)
+	if raw == nil {
+		return readResponse(m, id, v(slotResult), v(slotError), params)
 	}
-	method, ok := stringField(obj, "method")
-	if !ok || !cleanString(method) {
-		return Message{}, invalidRequest("method must be a string")
+	method, ok := cleanString(raw)
+	if !ok {
+		return invalidRequest("method must be a string")
 	}
-	if _, r := obj["result"]; r {
-		return Message{}, invalidRequest("a request has no result")
+	if v(slotResult) != nil {
+		return invalidRequest("a request has no result")
 	}
-	if _, e := obj["error"]; e {
-		return Message{}, invalidRequest("a request has no error")
+	if v(slotError) != nil {
+		return invalidRequest("a request has no error")
 	}
-	m := Message{Kind: KindNotification, Method: method}
-	if hasID {
+	m.Kind, m.Method = KindNotification, internMethod(method)
+	if id != nil {
 		// JSON-RPC 2.0 §4: a null id is discouraged for requests, and MCP
 		// forbids it; it would also collide with error responses.
-		if isKind(id, 'n') {
-			return Message{}, invalidRequest("a request id must not be null")
+		if id[0] == 'n' {
+			return invalidRequest("a request id must not be null")
 		}
-		m.Kind, m.ID = KindRequest, id
+		m.Kind = KindRequest
 	}
-	return m, readParams(&m, obj["params"])
+	// The scanner records name, uri and arguments only inside an object
+	// params, so positional params carry none of them.
+	return readParams(m, id, v(slotName), v(slotURI), v(slotArguments))
 }
 
-func inspectResponse(obj map[string]json.RawMessage, id json.RawMessage, hasID bool) (Message, error) {
-	if !hasID {
-		return Message{}, invalidRequest("message has neither method nor id")
+func readResponse(m *Message, id, result, errv, params []byte) error {
+	if id == nil {
+		return invalidRequest("message has neither method nor id")
 	}
-	_, hasResult := obj["result"]
-	errv, hasError := obj["error"]
-	if hasResult == hasError {
-		return Message{}, invalidRequest("a response has exactly one of result and error")
+	if (result != nil) == (errv != nil) {
+		return invalidRequest("a response has exactly one of result and error")
 	}
-	if hasError && !isKind(errv, '{') {
-		return Message{}, invalidRequest("error must be an object")
+	if errv != nil && errv[0] != '{' {
+		return invalidRequest("error must be an object")
 	}
-	if _, ok := obj["params"]; ok {
-		return Message{}, invalidRequest("a response has no params")
+	if params != nil {
+		return invalidRequest("a response has no params")
 	}
-	return Message{Kind: KindResponse, ID: id}, nil
+	m.Kind = KindResponse
+	m.ID, _ = copyRaw(id, nil)
+	return nil
 }
 
-// readParams fills Name, URI and Arguments from an object params. name and
-// uri must be strings wherever present; the methods that are decided by
-// them must carry them.
-func readParams(m *Message, params json.RawMessage) error {
-	var p map[string]json.RawMessage
-	if isKind(params, '{') {
-		if err := json.Unmarshal(params, &p); err != nil {
-			return invalidRequest("params must be an object or an array")
-		}
-	}
-	name, nameOK := stringField(p, "name")
-	if _, ok := p["name"]; ok && (!nameOK || !cleanString(name)) {
+// readParams fills Name, URI, ID and Arguments. name and uri must be
+// strings wherever present; the methods that are decided by them must
+// carry them.
+func readParams(m *Message, id, rawName, rawURI, args []byte) error {
+	name, nameOK := cleanString(rawName)
+	if rawName != nil && !nameOK {
 		return invalidRequest("params.name must be a string")
 	}
-	uri, uriOK := stringField(p, "uri")
-	if _, ok := p["uri"]; ok && (!uriOK || !cleanString(uri)) {
+	uri, uriOK := cleanString(rawURI)
+	if rawURI != nil && !uriOK {
 		return invalidRequest("params.uri must be a string")
 	}
 	switch m.Method {
@@ -166,47 +173,90 @@ func readParams(m *Message, params json.RawMessage) error {
 		if !nameOK {
 			return invalidParams("params.name is required for " + m.Method)
 		}
-		m.Name = name
+		m.Name = string(name)
 	case "resources/read":
 		if !uriOK {
 			return invalidParams("params.uri is required for resources/read")
 		}
-		m.URI = uri
+		m.URI = string(uri)
 	}
-	if args, ok := p["arguments"]; ok {
-		m.Arguments = args
-	}
+	m.ID, m.Arguments = copyRaw(id, args)
 	return nil
 }
 
-// stringField decodes obj[key] when it is a JSON string.
-func stringField(obj map[string]json.RawMessage, key string) (string, bool) {
-	raw, ok := obj[key]
-	if !ok || !isKind(raw, '"') {
-		return "", false
+// copyRaw copies id and args (either may be nil) into one allocation: the
+// caller may reuse body, and Arguments outlives it in the audit record.
+func copyRaw(id, args []byte) (idCopy, argsCopy json.RawMessage) {
+	if id == nil && args == nil {
+		return nil, nil
 	}
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		return "", false
+	buf := make([]byte, 0, len(id)+len(args))
+	if id != nil {
+		buf = append(buf, id...)
+		idCopy = buf[:len(id):len(id)]
 	}
-	return s, true
+	if args != nil {
+		argsCopy = append(buf[len(buf):], args...)
+	}
+	return idCopy, argsCopy
 }
 
-// cleanString refuses U+FFFD in a decided-on string: encoding/json turns
-// an escaped lone surrogate ("\ud800") into it, while other parsers keep
-// the surrogate, so the gateway and the upstream would read different
-// names. Refusing the decoded replacement character is simpler than
-// telling an escape from a literal and costs no real MCP name.
-func cleanString(s string) bool {
-	return !strings.ContainsRune(s, utf8.RuneError)
+// isString reports whether raw is a JSON string whose value is want.
+func isString(raw []byte, want string) bool {
+	if len(raw) < 2 || raw[0] != '"' {
+		return false
+	}
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1:len(raw)-1]) == want
+	}
+	return string(appendUnquoted(nil, raw)) == want
 }
 
-func isIDType(raw json.RawMessage) bool {
-	return isKind(raw, '"') || isKind(raw, 'n') || (len(raw) > 0 && (raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9'))
+// cleanString returns the value of the JSON string raw, refusing non-strings
+// and values holding U+FFFD: encoding/json turns an escaped lone surrogate
+// ("\ud800") into it, while other parsers keep the surrogate, so the
+// gateway and the upstream would read different names. Refusing the
+// decoded replacement character is simpler than telling an escape from a
+// literal and costs no real MCP name.
+func cleanString(raw []byte) ([]byte, bool) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return nil, false
+	}
+	s := raw[1 : len(raw)-1]
+	if bytes.IndexByte(s, '\\') >= 0 {
+		s = appendUnquoted(nil, raw)
+	}
+	return s, !bytes.Contains(s, replacementChar)
 }
 
-// isKind reports whether raw starts with first; json.RawMessage values from
-// json.Unmarshal carry no leading whitespace.
-func isKind(raw json.RawMessage, first byte) bool {
-	return len(raw) > 0 && raw[0] == first
+var replacementChar = []byte(string(utf8.RuneError))
+
+// internMethod returns method as a string, without allocating for the
+// methods MCP clients send most.
+func internMethod(method []byte) string {
+	switch string(method) {
+	case "tools/call":
+		return "tools/call"
+	case "tools/list":
+		return "tools/list"
+	case "resources/read":
+		return "resources/read"
+	case "resources/list":
+		return "resources/list"
+	case "prompts/get":
+		return "prompts/get"
+	case "prompts/list":
+		return "prompts/list"
+	case "initialize":
+		return "initialize"
+	case "notifications/initialized":
+		return "notifications/initialized"
+	case "ping":
+		return "ping"
+	}
+	return string(method)
+}
+
+func isIDType(raw []byte) bool {
+	return raw[0] == '"' || raw[0] == 'n' || raw[0] == '-' || isDigit(raw[0])
 }

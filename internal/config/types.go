@@ -42,8 +42,8 @@ type Config struct {
 	// IdentityProviders lists where users log in. Validated now; used from
 	// the Authorization server issue on.
 	IdentityProviders []IdentityProvider `yaml:"identity_providers"`
-	// Upstreams lists the MCP servers mcpgate protects. Validated now;
-	// proxied from the MCP proxy issue on.
+	// Upstreams lists the MCP servers mcpgate protects and proxies
+	// (SPEC section 6).
 	Upstreams []Upstream `yaml:"upstreams"`
 	// Signing selects the access-token signing algorithm, key rotation and
 	// the lifetimes of issued tokens (SPEC AS-5, AS-6).

@@ -2,7 +2,6 @@ package proxy_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/mcpgate/mcpgate/internal/config"
 	"github.com/mcpgate/mcpgate/internal/jsonrpc"
+	"github.com/mcpgate/mcpgate/internal/jsonrpc/jsonrpctest"
 	"github.com/mcpgate/mcpgate/internal/policy"
 	"github.com/mcpgate/mcpgate/internal/testenv"
 )
@@ -151,168 +151,34 @@ func nonCanonicalResource(in jsonrpc.Inspection) bool {
 	return false
 }
 
-// oracleView is what a decision reads from one message.
-type oracleView struct{ Method, Name, URI string }
-
 // oracleAgrees fails unless both reference decoders read the forwarded
 // body as Inspect did.
 func oracleAgrees(t *testing.T, body []byte, in jsonrpc.Inspection) {
 	t.Helper()
-	want := make([]oracleView, len(in.Messages))
-	for i, m := range in.Messages {
-		want[i] = oracleView{m.Method, m.Name, m.URI}
-	}
-	folded, err := oracleFolded(body, in.Batch)
+	folded, err := jsonrpctest.Folded(body, in.Batch)
 	if err != nil {
 		t.Fatalf("forwarded body fails encoding/json (%v): %q", err, body)
 	}
-	first, err := oracleFirst(body)
+	first, err := jsonrpctest.First(body)
 	if err != nil {
 		t.Fatalf("forwarded body fails the first-occurrence parser (%v): %q", err, body)
 	}
-	for who, views := range map[string][]oracleView{"case-insensitive": folded, "first-occurrence": first} {
-		if len(views) != len(want) {
-			t.Fatalf("%s decoder sees %d messages, Inspect %d: %q", who, len(views), len(want), body)
+	for who, views := range map[string][]jsonrpctest.View{"case-insensitive": folded, "first-occurrence": first} {
+		if len(views) != len(in.Messages) {
+			t.Fatalf("%s decoder sees %d messages, Inspect %d: %q", who, len(views), len(in.Messages), body)
 		}
-		for i := range views {
-			if v := oracleDecided(views[i]); v != want[i] {
-				t.Fatalf("message %d: Inspect %+v, %s decoder %+v: %q", i, want[i], who, v, body)
+		for i, m := range in.Messages {
+			if v := decidedNames(views[i]); v != [3]string{m.Method, m.Name, m.URI} {
+				t.Fatalf("message %d: Inspect %q %q %q, %s decoder %q: %q", i, m.Method, m.Name, m.URI, who, v, body)
 			}
 		}
 	}
 }
 
-// oracleDecided keeps name or uri only for the methods decided on them, as
-// Inspect reports them.
-func oracleDecided(v oracleView) oracleView {
-	switch v.Method {
-	case "tools/call", "prompts/get":
-		v.URI = ""
-	case "resources/read":
-		v.Name = ""
-	default:
-		v.Name, v.URI = "", ""
-	}
-	return v
-}
-
-// oracleFolded decodes as Go code that skipped Inspect would: struct
-// fields matched case-insensitively, the last duplicate winning.
-func oracleFolded(body []byte, batch bool) ([]oracleView, error) {
-	type msg struct {
-		Method string
-		Params json.RawMessage
-	}
-	var msgs []msg
-	if batch {
-		if err := json.Unmarshal(body, &msgs); err != nil {
-			return nil, err
-		}
-	} else {
-		msgs = make([]msg, 1)
-		if err := json.Unmarshal(body, &msgs[0]); err != nil {
-			return nil, err
-		}
-	}
-	out := make([]oracleView, len(msgs))
-	for i, m := range msgs {
-		out[i].Method = m.Method
-		if len(m.Params) > 0 && m.Params[0] == '{' {
-			var p struct{ Name, URI string }
-			if err := json.Unmarshal(m.Params, &p); err != nil {
-				return nil, err
-			}
-			out[i].Name, out[i].URI = p.Name, p.URI
-		}
-	}
-	return out, nil
-}
-
-// oracleFirst reads with exact key matching, the first duplicate winning,
-// as many non-Go JSON parsers do.
-func oracleFirst(body []byte) ([]oracleView, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	if tok == json.Delim('{') {
-		v, err := oracleObject(dec, true)
-		return []oracleView{v}, err
-	}
-	var out []oracleView
-	for dec.More() {
-		if _, err := dec.Token(); err != nil { // the element's {
-			return nil, err
-		}
-		v, err := oracleObject(dec, true)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, nil
-}
-
-// oracleObject reads an object whose { was consumed, keeping the first
-// string value of method (top level) or name and uri (in params).
-func oracleObject(dec *json.Decoder, top bool) (oracleView, error) {
-	var v oracleView
-	seen := map[string]bool{}
-	for dec.More() {
-		kt, err := dec.Token()
-		if err != nil {
-			return v, err
-		}
-		key, _ := kt.(string)
-		tok, err := dec.Token()
-		if err != nil {
-			return v, err
-		}
-		first := !seen[key]
-		seen[key] = true
-		s, isString := tok.(string)
-		switch {
-		case top && first && key == "params" && tok == json.Delim('{'):
-			p, err := oracleObject(dec, false)
-			if err != nil {
-				return v, err
-			}
-			v.Name, v.URI = p.Name, p.URI
-			continue
-		case top && first && isString && key == "method":
-			v.Method = s
-		case !top && first && isString && key == "name":
-			v.Name = s
-		case !top && first && isString && key == "uri":
-			v.URI = s
-		}
-		if err := oracleSkip(dec, tok); err != nil {
-			return v, err
-		}
-	}
-	_, err := dec.Token() // }
-	return v, err
-}
-
-// oracleSkip consumes the rest of a value whose first token was tok.
-func oracleSkip(dec *json.Decoder, tok json.Token) error {
-	if tok != json.Delim('{') && tok != json.Delim('[') {
-		return nil
-	}
-	for depth := 1; depth > 0; {
-		t, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		switch t {
-		case json.Delim('{'), json.Delim('['):
-			depth++
-		case json.Delim('}'), json.Delim(']'):
-			depth--
-		}
-	}
-	return nil
+// decidedNames is what a decision reads from a reference view.
+func decidedNames(v jsonrpctest.View) [3]string {
+	v = jsonrpctest.Decided(v)
+	return [3]string{v.Method, v.Name, v.URI}
 }
 
 // TestFuzzOracleCatchesSmuggling: the oracle's decoders do disagree on the
@@ -324,9 +190,9 @@ func TestFuzzOracleCatchesSmuggling(t *testing.T) {
 		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","name":"rm"}}`,
 		`{"jsonrpc":"2.0","id":1,"method":"tools/list","Method":"tools/call"}`,
 	} {
-		folded, err1 := oracleFolded([]byte(body), false)
-		first, err2 := oracleFirst([]byte(body))
-		if err1 != nil || err2 != nil || oracleDecided(folded[0]) == oracleDecided(first[0]) {
+		folded, err1 := jsonrpctest.Folded([]byte(body), false)
+		first, err2 := jsonrpctest.First([]byte(body))
+		if err1 != nil || err2 != nil || decidedNames(folded[0]) == decidedNames(first[0]) {
 			t.Errorf("decoders agree on %s: %+v %+v (%v %v)", body, folded, first, err1, err2)
 		}
 	}

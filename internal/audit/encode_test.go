@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"testing"
 	"time"
 )
@@ -136,4 +137,78 @@ func mustCanonical(t *testing.T, e Event) []byte {
 		t.Fatal(fmt.Errorf("MarshalCanonical: %w", err))
 	}
 	return b
+}
+
+// referenceCanonical is the canonical encoding by encoding/json's
+// reflection, as MarshalCanonical first produced it: the oracle the
+// hand-written encoder must match byte for byte.
+func referenceCanonical(e Event) ([]byte, error) {
+	ts, err := e.Time.UTC().MarshalText()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(wireEvent{
+		Time: string(ts), ID: e.ID, Type: e.Type, Risk: e.Risk,
+		User: e.User, Session: e.Session, Client: e.Client, Provider: e.Provider,
+		IP: e.IP, UserAgent: e.UserAgent, RequestID: e.RequestID,
+		Details: e.Details,
+	})
+}
+
+// checkSameAsReference fails t unless MarshalCanonical and encoding/json
+// agree on e, including on whether it encodes at all.
+func checkSameAsReference(t *testing.T, e Event) {
+	t.Helper()
+	got, gotErr := e.MarshalCanonical()
+	want, wantErr := referenceCanonical(e)
+	if (gotErr == nil) != (wantErr == nil) {
+		t.Fatalf("error %v, encoding/json's %v", gotErr, wantErr)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("bytes differ from encoding/json:\ngot  %s\nwant %s", got, want)
+	}
+}
+
+func TestCanonicalMatchesEncodingJSON(t *testing.T) {
+	full, err := fullEvent().Prepare(time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tricky := "<a href=\"x\">&amp;</a>\\ \x00\x01\b\f\n\r\t\x1f\x7f é \u2028\u2029 \xff\xfe end"
+	cases := map[string]Event{
+		"full":        full,
+		"minimal":     {Time: fixedTime, ID: "x", Type: KeyRotated},
+		"empty map":   {Time: fixedTime, Type: KeyRotated, Details: map[string]any{}},
+		"tool call":   toolCallEvent(),
+		"escapes":     {Time: fixedTime, ID: tricky, Type: EventType(tricky), User: tricky, UserAgent: tricky, Details: map[string]any{tricky: tricky}},
+		"negative":    {Time: fixedTime, Type: KeyRotated, Risk: -3},
+		"zero time":   {Type: KeyRotated},
+		"bad year":    {Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), Type: KeyRotated},
+		"bad number":  {Time: fixedTime, Type: KeyRotated, Details: map[string]any{"n": json.Number("1x")}},
+		"nan":         {Time: fixedTime, Type: KeyRotated, Details: map[string]any{"f": math.NaN()}},
+		"values": {Time: fixedTime, Type: KeyRotated, Details: map[string]any{
+			"nil": nil, "t": true, "f": false, "i": -7, "i64": int64(math.MinInt64), "u8": uint8(255),
+			"f64": 1e21, "small": 1e-7, "f32": float32(0.1), "num": json.Number("12.50"),
+			"nilmap": map[string]any(nil), "nilslice": []any(nil), "empty": []any{},
+			"nested": map[string]any{"b": []any{1, "x", map[string]any{"z": 1, "a": nil}}, "a": "<>"},
+			"strs": []string{"a", "<"}, "struct": struct{ A int }{1}, "": "empty key",
+		}},
+	}
+	for name, e := range cases {
+		t.Run(name, func(t *testing.T) { checkSameAsReference(t, e) })
+	}
+}
+
+// FuzzCanonicalMatchesEncodingJSON holds the hand-written encoder to
+// encoding/json's bytes for any strings in every field and in details.
+func FuzzCanonicalMatchesEncodingJSON(f *testing.F) {
+	f.Add("alice", "Go-http-client/1.1", "tool", "search", int64(3), 0.5)
+	f.Add("<script>", "\u2028\xff\"\\", "\x00", "é&", int64(-1), 1e300)
+	f.Fuzz(func(t *testing.T, user, ua, key, val string, n int64, fl float64) {
+		e := Event{Time: fixedTime.Add(time.Duration(n)), ID: val, Type: EventType(key), User: user, UserAgent: ua,
+			Risk: int(n % 1000), Details: map[string]any{
+				key: val, "n": n, "f": fl, "list": []any{val, n, map[string]any{user: ua}}, user: map[string]any{ua: key},
+			}}
+		checkSameAsReference(t, e)
+	})
 }

@@ -58,9 +58,26 @@ func (m multi) Record(ctx context.Context, e Event) error {
 	}
 	var errs []error
 	for _, r := range m {
-		errs = append(errs, r.Record(ctx, e))
+		if pr, ok := r.(preparedRecorder); ok {
+			err = pr.recordPrepared(ctx, e)
+		} else {
+			err = r.Record(ctx, e)
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
+}
+
+// preparedRecorder is implemented by this package's sinks: recordPrepared
+// takes an event Prepare has already returned, so a Multi fanning one event
+// out to several sinks copies and redacts its Details once rather than once
+// per sink (the proxy records an event per tool call, SPEC PF-1). Only
+// Multi calls it, on events it prepared itself; a Recorder from outside
+// this package always gets Record.
+type preparedRecorder interface {
+	recordPrepared(ctx context.Context, e Event) error
 }
 
 func (m multi) Close() error {
@@ -84,6 +101,8 @@ func (f RecorderFunc) Record(ctx context.Context, e Event) error {
 	}
 	return f(ctx, e)
 }
+
+func (f RecorderFunc) recordPrepared(ctx context.Context, e Event) error { return f(ctx, e) }
 
 // Close does nothing.
 func (RecorderFunc) Close() error { return nil }

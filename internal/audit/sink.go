@@ -32,12 +32,16 @@ func NewWriterSink(w io.Writer, opts ...Option) *WriterSink {
 }
 
 // Record writes e as one line. ctx is not consulted (see Recorder).
-func (s *WriterSink) Record(_ context.Context, e Event) error {
+func (s *WriterSink) Record(ctx context.Context, e Event) error {
 	e, err := e.Prepare(s.now())
 	if err != nil {
 		return err
 	}
-	line, err := e.MarshalCanonical()
+	return s.recordPrepared(ctx, e)
+}
+
+func (s *WriterSink) recordPrepared(_ context.Context, e Event) error {
+	line, err := e.appendCanonical(make([]byte, 0, 512))
 	if err != nil {
 		return err
 	}
@@ -113,6 +117,10 @@ func NewJSONLFile(path string, opts ...Option) (*FileSink, error) {
 // Record appends e as one line.
 func (s *FileSink) Record(ctx context.Context, e Event) error { return s.sink.Record(ctx, e) }
 
+func (s *FileSink) recordPrepared(ctx context.Context, e Event) error {
+	return s.sink.recordPrepared(ctx, e)
+}
+
 // Sync flushes written lines to stable storage.
 func (s *FileSink) Sync() error {
 	s.sink.mu.Lock()
@@ -143,4 +151,8 @@ var (
 	_ Recorder = (*FileSink)(nil)
 	_ Recorder = RecorderFunc(nil)
 	_ Recorder = multi(nil)
+
+	_ preparedRecorder = (*WriterSink)(nil)
+	_ preparedRecorder = (*FileSink)(nil)
+	_ preparedRecorder = RecorderFunc(nil)
 )

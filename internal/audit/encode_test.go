@@ -176,22 +176,22 @@ func TestCanonicalMatchesEncodingJSON(t *testing.T) {
 	}
 	tricky := "<a href=\"x\">&amp;</a>\\ \x00\x01\b\f\n\r\t\x1f\x7f é \u2028\u2029 \xff\xfe end"
 	cases := map[string]Event{
-		"full":        full,
-		"minimal":     {Time: fixedTime, ID: "x", Type: KeyRotated},
-		"empty map":   {Time: fixedTime, Type: KeyRotated, Details: map[string]any{}},
-		"tool call":   toolCallEvent(),
-		"escapes":     {Time: fixedTime, ID: tricky, Type: EventType(tricky), User: tricky, UserAgent: tricky, Details: map[string]any{tricky: tricky}},
-		"negative":    {Time: fixedTime, Type: KeyRotated, Risk: -3},
-		"zero time":   {Type: KeyRotated},
-		"bad year":    {Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), Type: KeyRotated},
-		"bad number":  {Time: fixedTime, Type: KeyRotated, Details: map[string]any{"n": json.Number("1x")}},
-		"nan":         {Time: fixedTime, Type: KeyRotated, Details: map[string]any{"f": math.NaN()}},
+		"full":       full,
+		"minimal":    {Time: fixedTime, ID: "x", Type: KeyRotated},
+		"empty map":  {Time: fixedTime, Type: KeyRotated, Details: map[string]any{}},
+		"tool call":  toolCallEvent(),
+		"escapes":    {Time: fixedTime, ID: tricky, Type: EventType(tricky), User: tricky, UserAgent: tricky, Details: map[string]any{tricky: tricky}},
+		"negative":   {Time: fixedTime, Type: KeyRotated, Risk: -3},
+		"zero time":  {Type: KeyRotated},
+		"bad year":   {Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), Type: KeyRotated},
+		"bad number": {Time: fixedTime, Type: KeyRotated, Details: map[string]any{"n": json.Number("1x")}},
+		"nan":        {Time: fixedTime, Type: KeyRotated, Details: map[string]any{"f": math.NaN()}},
 		"values": {Time: fixedTime, Type: KeyRotated, Details: map[string]any{
 			"nil": nil, "t": true, "f": false, "i": -7, "i64": int64(math.MinInt64), "u8": uint8(255),
 			"f64": 1e21, "small": 1e-7, "f32": float32(0.1), "num": json.Number("12.50"),
 			"nilmap": map[string]any(nil), "nilslice": []any(nil), "empty": []any{},
 			"nested": map[string]any{"b": []any{1, "x", map[string]any{"z": 1, "a": nil}}, "a": "<>"},
-			"strs": []string{"a", "<"}, "struct": struct{ A int }{1}, "": "empty key",
+			"strs":   []string{"a", "<"}, "struct": struct{ A int }{1}, "": "empty key",
 		}},
 	}
 	for name, e := range cases {

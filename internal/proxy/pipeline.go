@@ -198,7 +198,7 @@ const errNoToken = "no token"
 // problem. A token in the query string is refused outright, never used
 // (SPEC PX-2): URLs end up in logs, histories and Referer headers.
 func bearerToken(r *http.Request) (string, string) {
-	if r.URL.Query().Has("access_token") {
+	if r.URL.RawQuery != "" && r.URL.Query().Has("access_token") {
 		return "", "access tokens are accepted only in the Authorization header"
 	}
 	vals := r.Header.Values("Authorization")
@@ -223,7 +223,7 @@ func bearerToken(r *http.Request) (string, string) {
 // inspector on it (SPEC PX-5, PX-6). The caller forwards exactly these
 // bytes.
 func (rt *route) inspect(w http.ResponseWriter, r *http.Request) ([]byte, jsonrpc.Inspection, bool) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, rt.maxBody))
+	body, err := readBody(http.MaxBytesReader(w, r.Body, rt.maxBody), min(r.ContentLength, rt.maxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -248,6 +248,31 @@ func (rt *route) inspect(w http.ResponseWriter, r *http.Request) ([]byte, jsonrp
 		return nil, jsonrpc.Inspection{}, false
 	}
 	return body, in, true
+}
+
+// readBody reads r to its end into one allocation when the body is as
+// long as the sizeHint its Content-Length gave (io.ReadAll would grow its
+// buffer several times for a typical call). The hint only sizes the first
+// allocation: a client that sends more or less than it declared is read
+// as io.ReadAll would read it, and the caller's MaxBytesReader bounds it.
+func readBody(r io.Reader, sizeHint int64) ([]byte, error) {
+	if sizeHint <= 0 {
+		sizeHint = 512
+	}
+	b := make([]byte, 0, sizeHint+1) // +1: the read that sees EOF needs room
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // checkHeaders applies the MCP 2026-07-28 header check to a single

@@ -154,6 +154,7 @@ func (p *Proxy) newRoute(u Upstream) (*route, error) {
 		// whatever this says. 0 spares a JSON answer of known length a
 		// separate header flush (a syscall and a timer per request).
 		FlushInterval:  0,
+		BufferPool:     copyBuffers,
 		ModifyResponse: rt.modifyResponse,
 		ErrorHandler:   rt.upstreamError,
 		ErrorLog:       slog.NewLogLogger(p.opts.Log.Handler(), slog.LevelWarn),

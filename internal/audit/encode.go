@@ -150,6 +150,18 @@ func appendJSONValue(dst []byte, v any) ([]byte, error) {
 	}
 }
 
+// plainJSON marks the bytes encoding/json copies into a string unchanged:
+// printable ASCII but the quote, the backslash and the HTML characters.
+var plainJSON = func() (t [256]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = true
+	}
+	for _, c := range `"\\<>&` {
+		t[c] = false
+	}
+	return t
+}()
+
 // appendJSONString appends s quoted. Printable ASCII other than the
 // characters encoding/json escapes (quote, backslash, and <, >, & for
 // HTML safety) is copied as it is; anything else goes through
@@ -157,7 +169,7 @@ func appendJSONValue(dst []byte, v any) ([]byte, error) {
 // U+2028/U+2029) are then the only ones in force.
 func appendJSONString(dst []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if !plainJSON[s[i]] {
 			b, _ := json.Marshal(s) // a string always encodes
 			return append(dst, b...)
 		}

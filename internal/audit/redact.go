@@ -7,6 +7,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // Redacted replaces the value of every Details key that looks secret.
@@ -42,7 +44,32 @@ func scrubDetails(d map[string]any) map[string]any {
 // whole gateway down.
 const maxDepth = 32
 
+// secretKey reports whether a Details key looks secret. The answer for a
+// key is remembered: emitters use a few fixed keys, and the proxy records
+// an event per tool call (SPEC PF-1), where ten substring searches per key
+// showed. Keys can come from data too (a normalised struct or map), so at
+// most maxKnownKeys answers are kept; past that, keys are checked afresh.
 func secretKey(k string) bool {
+	if v, ok := knownKeys.Load(k); ok {
+		return v.(bool)
+	}
+	secret := isSecretKey(k)
+	if knownKeyCount.Load() < maxKnownKeys && len(k) <= 64 {
+		if _, loaded := knownKeys.LoadOrStore(k, secret); !loaded {
+			knownKeyCount.Add(1)
+		}
+	}
+	return secret
+}
+
+const maxKnownKeys = 1024
+
+var (
+	knownKeys     sync.Map // Details key -> isSecretKey(key)
+	knownKeyCount atomic.Int64
+)
+
+func isSecretKey(k string) bool {
 	k = strings.ToLower(k)
 	for _, m := range secretMarkers {
 		if strings.Contains(k, m) {

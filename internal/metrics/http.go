@@ -2,9 +2,11 @@ package metrics
 
 import (
 	"net/http"
+	"strconv"
+	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // latencyBuckets suit a gateway: most answers take well under a
@@ -39,16 +41,71 @@ func (r *Registry) registerHTTP() {
 // (unbounded label cardinality is a DoS vector). The code label is bounded
 // by the status codes the handler itself writes.
 //
-// The wrapper keeps http.Flusher and friends (and Unwrap for
-// http.ResponseController), so SSE streams still flush. The duration of a
+// The wrapper keeps http.Flusher (and Unwrap for http.ResponseController),
+// so SSE streams still flush. The duration of a
 // streaming route is the stream's lifetime; give streams their own route
 // name so they do not distort request latency.
+//
+// It is written here rather than taken from promhttp, whose two wrappers
+// build a label map and look series up by it on every request: this runs
+// on every proxied MCP call (SPEC PF-1), so the series are resolved once,
+// the status code's counter once per code.
 func (r *Registry) Instrument(route string, h http.Handler) http.Handler {
-	labels := prometheus.Labels{"route": route}
-	duration := r.httpDuration.MustCurryWith(labels)
-	// Create the histogram series now, so a route shows up (at zero) on
-	// dashboards before its first request.
-	duration.WithLabelValues()
-	counted := promhttp.InstrumentHandlerCounter(r.httpRequests.MustCurryWith(labels), h)
-	return promhttp.InstrumentHandlerDuration(duration, counted)
+	duration := r.httpDuration.WithLabelValues(route) // exists at zero from now on
+	byCode := r.httpRequests.MustCurryWith(prometheus.Labels{"route": route})
+	var counters sync.Map // status code -> prometheus.Counter
+	count := func(code int) {
+		c, ok := counters.Load(code)
+		if !ok {
+			c, _ = counters.LoadOrStore(code, byCode.WithLabelValues(strconv.Itoa(code)))
+		}
+		c.(prometheus.Counter).Inc()
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		h.ServeHTTP(sw, req)
+		duration.Observe(time.Since(start).Seconds())
+		count(sw.code())
+	})
+}
+
+// statusWriter remembers the status code the handler sent. Flush and
+// Unwrap keep streaming (SSE) and http.ResponseController working
+// through it.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 && code >= 200 { // 1xx are interim, not the answer
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Flush() {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// code is the status the client got: 200 when the handler wrote nothing.
+// The code label's values are bounded by the codes handlers write.
+func (w *statusWriter) code() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
+	"strings"
 	"testing"
 )
 
@@ -59,5 +61,52 @@ func TestMultiEmpty(t *testing.T) {
 	}
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// outsideRecorder is a Recorder from another package: Multi can only call
+// its Record.
+type outsideRecorder struct{ got []Event }
+
+func (o *outsideRecorder) Record(_ context.Context, e Event) error {
+	o.got = append(o.got, e)
+	return nil
+}
+func (o *outsideRecorder) Close() error { return nil }
+
+// Multi's sinks skip their own Prepare (recordPrepared): the one Multi ran
+// must already have redacted, clamped and stamped what each of them writes.
+func TestMultiSinksWritePreparedEvent(t *testing.T) {
+	var buf bytes.Buffer
+	path := t.TempDir() + "/audit.jsonl"
+	f, err := NewJSONLFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &outsideRecorder{}
+	m := Multi(NewWriterSink(&buf), f, out)
+	e := Event{Type: TokenRefreshed, Risk: -5, UserAgent: strings.Repeat("x", 5000),
+		Details: map[string]any{"refresh_token": "rt-secret", "nested": map[string]any{"Client_Secret": "s"}}}
+	if err := m.Record(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fileBytes, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string][]byte{"writer": buf.Bytes(), "file": fileBytes} {
+		if bytes.Contains(b, []byte("rt-secret")) || bytes.Contains(b, []byte(`"s"`)) {
+			t.Errorf("%s sink wrote a secret: %s", name, b)
+		}
+		got := parseLines(t, b)[0]
+		if got.ID == "" || got.Risk != MinRisk || len(got.UserAgent) != maxFieldBytes {
+			t.Errorf("%s sink wrote an unprepared event: id %q risk %d ua %d bytes", name, got.ID, got.Risk, len(got.UserAgent))
+		}
+	}
+	if len(out.got) != 1 || out.got[0].Details["refresh_token"] != Redacted {
+		t.Fatalf("outside recorder got %+v", out.got)
 	}
 }

@@ -73,3 +73,22 @@ func keys[V any](m map[string]V) []string {
 	}
 	return out
 }
+
+// An interim 1xx (103 Early Hints) is not the answer: the request counts
+// under the final code, and a handler that writes nothing counts as 200.
+func TestInstrumentCountsFinalCode(t *testing.T) {
+	r := New("test")
+	hints := r.Instrument("hints", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusEarlyHints)
+		w.WriteHeader(http.StatusTeapot)
+	}))
+	silent := r.Instrument("silent", http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	hints.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	silent.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	counts := series(t, r, "mcpgate_http_requests_total")
+	for labels, n := range map[string]float64{"code=418,route=hints": 1, "code=200,route=silent": 1} {
+		if got := counts[labels].GetCounter().GetValue(); got != n {
+			t.Errorf("%s = %v, want %v (series %v)", labels, got, n, keys(counts))
+		}
+	}
+}

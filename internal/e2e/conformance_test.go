@@ -104,9 +104,9 @@ type conformanceRun struct {
 	order     []string
 	passed    int
 	failed    int
-	summary   []string // the summary block, as printed
-	outDir    string   // per-scenario checks.json
-	statuses  []int    // HTTP statuses of the suite's fetches (the preload's log)
+	summary   []string   // the summary block, as printed
+	outDir    string     // per-scenario checks.json
+	responses []response // the suite's fetches (the preload's log)
 }
 
 var (
@@ -159,12 +159,18 @@ func runConformance(t *testing.T, node, url, token string) conformanceRun {
 		t.Fatalf("conformance suite: %d scenario results for %d announced (exit %v)\nstdout:\n%s\nstderr:\n%s",
 			len(run.order), run.total, run.exitErr, strings.Join(out, "\n"), stderr)
 	}
-	run.statuses = readStatuses(t, httpLog)
+	run.responses = readResponses(t, httpLog)
 	return run
 }
 
-// readStatuses reads the preload's log of fetch responses.
-func readStatuses(t *testing.T, path string) []int {
+// response is one line of the preload's log.
+type response struct {
+	Status          int    `json:"status"`
+	WWWAuthenticate string `json:"www_authenticate"`
+}
+
+// readResponses reads the preload's log of fetch responses.
+func readResponses(t *testing.T, path string) []response {
 	t.Helper()
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -174,14 +180,14 @@ func readStatuses(t *testing.T, path string) []int {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var out []int
+	var out []response
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		var r struct{ Status int }
+		var r response
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			t.Fatalf("preload log line %q: %v", sc.Text(), err)
 		}
-		out = append(out, r.Status)
+		out = append(out, r)
 	}
 	return out
 }
@@ -269,12 +275,15 @@ func TestConformanceThroughGateway(t *testing.T) {
 	if without.exitErr == nil {
 		t.Error("the suite exited 0 without a token")
 	}
-	if len(without.statuses) == 0 {
+	if len(without.responses) == 0 {
 		t.Error("without a token the suite made no request")
 	}
-	for _, st := range without.statuses {
-		if st != 401 {
-			t.Errorf("without a token the gateway answered %d, want 401 to every request: %v", st, without.statuses)
+	// RFC 6750 §3.1, SPEC PX-2: no token, no error code; the resource
+	// metadata URL and the upstream's scope, quoted.
+	bare := `Bearer resource_metadata="` + g.URL + "/.well-known/oauth-protected-resource" + testenv.FilesPath + `", scope="files:read"`
+	for _, r := range without.responses {
+		if r.Status != 401 || r.WWWAuthenticate != bare {
+			t.Errorf("without a token the gateway answered %d with WWW-Authenticate %q; want 401 with %q to every request", r.Status, r.WWWAuthenticate, bare)
 			break
 		}
 	}
@@ -283,8 +292,8 @@ func TestConformanceThroughGateway(t *testing.T) {
 			t.Errorf("without a token, the suite's request with the gateway's own Host got %d, want 401", c.Details.StatusCode)
 		}
 	}
-	t.Logf("conformance through the gateway without a token: %d of %d scenarios failed, %d checks failed, all %d MCP requests answered 401",
-		len(without.order), without.total, without.failed, len(without.statuses))
+	t.Logf("conformance through the gateway without a token: %d of %d scenarios failed, %d checks failed, all %d MCP requests answered 401 with the bare challenge",
+		len(without.order), without.total, without.failed, len(without.responses))
 }
 
 // requireRebindingDefence: in the dns-rebinding scenario the gateway

@@ -230,6 +230,8 @@ func requireTSRun(t *testing.T, g *testenv.Gateway, run tsRun, clientID string, 
 		t.Errorf("tool results %q: want echo, %s, echo after the refresh", got, demoupstream.AdminTool)
 	}
 	requireTSTokens(t, g, run, clientID)
+	requireTSChallenges(t, g, run)
+	requireTSDiscovery(t, g, run)
 	t.Logf("TypeScript SDK client %s: %d requests, 2 authorizations, results %q", clientID, len(run.hops), got)
 }
 
@@ -256,13 +258,68 @@ func requireTSTokens(t *testing.T, g *testenv.Gateway, run tsRun, clientID strin
 	}
 }
 
-// names are the tool names of a tools event.
-func names(e event) []string {
+// requireTSChallenges checks the gateway's challenges as the SDK read
+// them (SPEC PX-2): no token, a bare challenge with the resource
+// metadata URL and the upstream's scope; the admin tool, 403
+// insufficient_scope with every scope it needs; an expired token,
+// invalid_token.
+func requireTSChallenges(t *testing.T, g *testenv.Gateway, run tsRun) {
+	t.Helper()
+	prm := g.URL + "/.well-known/oauth-protected-resource" + testenv.FilesPath
+	want := map[string]string{
+		mcpHop("initialize", 401):      `Bearer resource_metadata="` + prm + `", scope="files:read"`,
+		mcpHop(adminCall, 403):         `Bearer error="insufficient_scope", resource_metadata="` + prm + `", scope="files:read ` + adminScope + `"`,
+		mcpHop("tools/call echo", 401): `Bearer error="invalid_token", resource_metadata="` + prm + `", scope="files:read"`,
+	}
+	seen := 0
+	for _, e := range run.of("http") {
+		w, ok := want[e.str("hop")]
+		if !ok {
+			continue
+		}
+		seen++
+		if got := e.str("www_authenticate"); got != w {
+			t.Errorf("%s: WWW-Authenticate\n  %s\nwant\n  %s", e.str("hop"), got, w)
+		}
+	}
+	if seen != 4 { // the first 401, two 403s, the expired token's 401
+		t.Errorf("%d challenges seen, want 4", seen)
+	}
+}
+
+// requireTSDiscovery checks the metadata the SDK discovered, each time:
+// the resource's (RFC 9728) and the authorization server's (RFC 8414,
+// SPEC AS-1), PKCE S256 included (client.mjs also refuses to go on
+// without it, as the MCP authorization spec asks of clients).
+func requireTSDiscovery(t *testing.T, g *testenv.Gateway, run tsRun) {
+	t.Helper()
+	found := run.of("discovery")
+	if len(found) == 0 {
+		t.Fatal("the SDK reported no discovery")
+	}
+	for _, d := range found {
+		prm, _ := d["resource_metadata"].(map[string]any)
+		as, _ := d["as_metadata"].(map[string]any)
+		if prm["resource"] != g.Resource(testenv.FilesPath) || !slices.Equal(strList(prm["authorization_servers"]), []string{g.URL}) {
+			t.Errorf("resource metadata %v: want resource %s, authorization server %s", prm, g.Resource(testenv.FilesPath), g.URL)
+		}
+		if as["issuer"] != g.URL || !slices.Equal(strList(as["code_challenge_methods_supported"]), []string{"S256"}) ||
+			as["token_endpoint"] != g.URL+"/oauth/token" || as["client_id_metadata_document_supported"] != (g.Config.Registration.CIMDEnabled()) {
+			t.Errorf("authorization server metadata %v: want issuer %s, S256 only, token endpoint, CIMD support %v", as, g.URL, g.Config.Registration.CIMDEnabled())
+		}
+	}
+}
+
+// strList is a JSON array of strings.
+func strList(v any) []string {
 	var out []string
-	list, _ := e["names"].([]any)
-	for _, n := range list {
-		s, _ := n.(string)
+	list, _ := v.([]any)
+	for _, x := range list {
+		s, _ := x.(string)
 		out = append(out, s)
 	}
 	return out
 }
+
+// names are the tool names of a tools event.
+func names(e event) []string { return strList(e["names"]) }

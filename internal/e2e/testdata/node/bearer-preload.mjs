@@ -5,8 +5,9 @@
 // MCPGATE_BEARER unset or empty, nothing is added.
 //
 // With MCPGATE_HTTP_LOG set, each fetch response is also appended to that
-// file as a JSON line {method, url, status}, so a test can tell why a
-// scenario failed (a 401 from the gateway, not something else).
+// file as a JSON line {method, url, status, www_authenticate}, so a test
+// can tell why a scenario failed (the gateway's 401 challenge, not
+// something else).
 //
 // Both fetch (Node's built-in one) and undici's request() go through the
 // process-wide undici dispatcher, so one interceptor on it covers both: the
@@ -58,7 +59,8 @@ if (logFile) {
     const method = init?.method ?? (isReq ? input.method : "GET");
     const url = isReq ? input.url : String(input);
     const res = await inner(input, init);
-    appendFileSync(logFile, JSON.stringify({ method, url, status: res.status }) + "\n");
+    const line = { method, url, status: res.status, www_authenticate: res.headers.get("www-authenticate") };
+    appendFileSync(logFile, JSON.stringify(line) + "\n");
     return res;
   };
 }

@@ -7,7 +7,9 @@
 // insufficient_scope, and refreshes once its access token has expired.
 //
 // It prints one JSON object per line on stdout, for the test to assert on:
-//   {"event":"http", "hop":"POST /mcp/files tools/call echo -> 200"}  every SDK request
+//   {"event":"http", "hop":"POST /mcp/files tools/call echo -> 200",  every SDK request,
+//    "www_authenticate": "..."}                                      with the challenge if any
+//   {"event":"discovery", resource_metadata, as_metadata}              what the SDK discovered
 //   {"event":"authorize", client_id, scope, resource, redirect_uri}   the user is asked
 //   {"event":"tokens", scope, refresh, access_token}                  the SDK saved tokens
 //   {"event":"tools", names} / {"event":"result", tool, text}
@@ -67,10 +69,10 @@ async function recordingFetch(input, init = {}) {
   }
   try {
     const res = await fetch(input, init);
-    emit({ event: "http", hop: `${label} -> ${res.status}` });
-    if (url.pathname === mcpURL.pathname && res.headers.has("www-authenticate")) {
-      challenge = res.headers.get("www-authenticate");
-    }
+    const hop = { event: "http", hop: `${label} -> ${res.status}` };
+    if (res.headers.has("www-authenticate")) hop.www_authenticate = res.headers.get("www-authenticate");
+    emit(hop);
+    if (url.pathname === mcpURL.pathname && hop.www_authenticate) challenge = hop.www_authenticate;
     return res;
   } catch (err) {
     emit({ event: "http", hop: `${label} -> error`, message: String(err) });
@@ -130,6 +132,19 @@ class Provider {
   saveTokens(tokens) {
     this.saved = tokens;
     emit({ event: "tokens", scope: tokens.scope ?? "", refresh: Boolean(tokens.refresh_token), access_token: tokens.access_token });
+  }
+  // saveDiscoveryState receives what the SDK discovered before it
+  // registers or authorizes. The host checks what the MCP authorization
+  // spec asks of clients and SDK 1.x does not check: an authorization
+  // server that does not list S256 in code_challenge_methods_supported
+  // must be refused, absent included. (No discoveryState(): every auth()
+  // discovers afresh.)
+  saveDiscoveryState(state) {
+    const as = state.authorizationServerMetadata;
+    emit({ event: "discovery", resource_metadata: state.resourceMetadata ?? null, as_metadata: as ?? null });
+    if (!as?.code_challenge_methods_supported?.includes("S256")) {
+      throw new Error("the authorization server does not advertise PKCE S256 (code_challenge_methods_supported): refusing to proceed");
+    }
   }
   saveCodeVerifier(v) {
     this.verifier = v;

@@ -154,7 +154,7 @@ func runConformance(t *testing.T, node, url, token string) conformanceRun {
 		}
 	}
 	var stderr string
-	run.exitErr, stderr = p.wait()
+	stderr, run.exitErr = p.wait()
 	if run.total == 0 || len(run.order) != run.total {
 		t.Fatalf("conformance suite: %d scenario results for %d announced (exit %v)\nstdout:\n%s\nstderr:\n%s",
 			len(run.order), run.total, run.exitErr, strings.Join(out, "\n"), stderr)
@@ -281,9 +281,11 @@ func TestConformanceThroughGateway(t *testing.T) {
 	// RFC 6750 §3.1, SPEC PX-2: no token, no error code; the resource
 	// metadata URL and the upstream's scope, quoted.
 	bare := `Bearer resource_metadata="` + g.URL + "/.well-known/oauth-protected-resource" + testenv.FilesPath + `", scope="files:read"`
+	allBare := true
 	for _, r := range without.responses {
 		if r.Status != 401 || r.WWWAuthenticate != bare {
 			t.Errorf("without a token the gateway answered %d with WWW-Authenticate %q; want 401 with %q to every request", r.Status, r.WWWAuthenticate, bare)
+			allBare = false
 			break
 		}
 	}
@@ -292,8 +294,10 @@ func TestConformanceThroughGateway(t *testing.T) {
 			t.Errorf("without a token, the suite's request with the gateway's own Host got %d, want 401", c.Details.StatusCode)
 		}
 	}
-	t.Logf("conformance through the gateway without a token: %d of %d scenarios failed, %d checks failed, all %d MCP requests answered 401 with the bare challenge",
-		len(without.order), without.total, without.failed, len(without.responses))
+	if allBare {
+		t.Logf("conformance through the gateway without a token: %d of %d scenarios failed, %d checks failed, all %d MCP requests answered 401 with the bare challenge",
+			len(without.order), without.total, without.failed, len(without.responses))
+	}
 }
 
 // requireRebindingDefence: in the dns-rebinding scenario the gateway

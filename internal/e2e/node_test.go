@@ -105,8 +105,8 @@ func (p *nodeProc) next(t *testing.T) event {
 	return nil
 }
 
-// wait waits for the program to exit and returns its error with stderr.
-func (p *nodeProc) wait() (error, string) {
+// wait waits for the program to exit and returns its stderr and error.
+func (p *nodeProc) wait() (string, error) {
 	err := p.cmd.Wait()
-	return err, p.stderr.String()
+	return p.stderr.String(), err
 }

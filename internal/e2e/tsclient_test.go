@@ -80,7 +80,7 @@ func runTSClient(t *testing.T, node string, g *testenv.Gateway, clk *clock.Clock
 			}
 		}
 	}
-	if err, stderr := p.wait(); err != nil {
+	if stderr, err := p.wait(); err != nil {
 		t.Fatalf("client.mjs: %v\nstderr:\n%s", err, stderr)
 	}
 	return run

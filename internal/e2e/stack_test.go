@@ -28,16 +28,23 @@ const adminScope = "files:admin"
 // files upstream, with AdminTool needing adminScope on top of files:read.
 func newGateway(t *testing.T, tls bool, mutate func(*config.Config)) *testenv.Gateway {
 	t.Helper()
+	return newGatewayWith(t, testenv.Options{TLS: tls}, mutate)
+}
+
+// newGatewayWith is newGateway with more options (a clock).
+func newGatewayWith(t *testing.T, o testenv.Options, mutate func(*config.Config)) *testenv.Gateway {
+	t.Helper()
 	up := httptest.NewServer(demoupstream.Handler())
 	t.Cleanup(up.Close)
-	return testenv.New(t, testenv.Options{TLS: tls, Mutate: func(c *config.Config) {
+	o.Mutate = func(c *config.Config) {
 		c.Upstreams[0].URL = up.URL
 		c.Scopes = append(c.Scopes, config.Scope{Name: adminScope, Description: "Administer files", Groups: []string{"admins"}})
 		c.Upstreams[0].Tools = []config.ToolRule{{Match: demoupstream.AdminTool, Scopes: []string{adminScope}}}
 		if mutate != nil {
 			mutate(c)
 		}
-	}})
+	}
+	return testenv.New(t, o)
 }
 
 // client is a go-sdk MCP client with the go-sdk OAuth handler, as an MCP

@@ -274,8 +274,8 @@ func (p *Provider) matchResource(raw string) (string, error) {
 }
 
 // requestedScopes parses the scope parameter. Unknown scopes are refused
-// (RFC 6749 §4.1.2.1 invalid_scope); a client registered with a scope list
-// may ask only for those. Without a scope parameter the resource's
+// (RFC 6749 §4.1.2.1 invalid_scope); a client whose scopes are capped
+// (Client.ScopeCap) may ask only for those. Without a scope parameter the resource's
 // required scopes are requested.
 func (p *Provider) requestedScopes(raw, resource string, client Client) ([]string, error) {
 	if len(raw) > maxScopeLen {
@@ -289,7 +289,7 @@ func (p *Provider) requestedScopes(raw, resource string, client Client) ([]strin
 		if !p.scopes.Known(s) {
 			return nil, errInvalidScope("The scope " + quoteScope(s) + " is not known.")
 		}
-		if len(client.Scopes) > 0 && !p.scopes.Covers(client.Scopes, []string{s}) {
+		if limit := client.ScopeCap(); len(limit) > 0 && !p.scopes.Covers(limit, []string{s}) {
 			return nil, errInvalidScope("The client may not request the scope " + quoteScope(s) + ".")
 		}
 	}

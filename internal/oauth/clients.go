@@ -25,6 +25,21 @@ type Client struct {
 // Public reports whether the client has no secret (RFC 6749 §2.1).
 func (c Client) Public() bool { return c.TokenEndpointAuthMethod == "none" }
 
+// ScopeCap is the scope list that caps what the client may request, or
+// nil for no cap. A dynamically registered client's own scope list caps
+// nothing: MCP clients register with the scope of their first challenge
+// and keep the registration, so a cap would refuse every step-up (MCP
+// authorization, step-up flow), and whoever registers can register again
+// with a wider list anyway (RFC 7591 §2 calls them scopes the client "can
+// use", not a limit). Operators' lists (config) and metadata documents,
+// which their publishers choose, do cap.
+func (c Client) ScopeCap() []string {
+	if c.Source == storage.ClientSourceDCR {
+		return nil
+	}
+	return c.Scopes
+}
+
 // AllowsGrant reports whether the client registered for grant.
 func (c Client) AllowsGrant(grant string) bool { return slices.Contains(c.GrantTypes, grant) }
 

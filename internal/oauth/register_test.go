@@ -233,3 +233,31 @@ func TestRegisterDisabled(t *testing.T) {
 		t.Errorf("OPTIONS /oauth/register with registration off: 204, want no preflight route")
 	}
 }
+
+// TestRegisteredScopeAllowsStepUp: the scope a client names when it
+// registers itself (RFC 7591 §2: scopes it "can use") does not cap what it
+// may ask for later. MCP clients register with the scope of their first
+// challenge (the TypeScript SDK does, SEP-835) and keep the registration,
+// so a cap would refuse every step-up authorization (MCP authorization,
+// step-up flow) with invalid_scope. Whoever registers can always register
+// again with a wider scope, so the cap protected nothing; what a user may
+// receive is still decided by the scope catalogue (SPEC AS-9). A scope
+// list set by the operator for a configured client still caps it.
+func TestRegisteredScopeAllowsStepUp(t *testing.T) {
+	g := testenv.New(t, testenv.Options{Mutate: func(c *config.Config) {
+		c.Clients[0].Scopes = []string{"files:read"} // testenv.PublicClient
+	}})
+	req := dcrRequest("none", loopbackCB)
+	req["scope"] = "files:read"
+	id := mustRegister(t, g, req)["client_id"].(string)
+	p := testenv.NewPKCE()
+	params := g.AuthParams(id, loopbackCB, g.Resource(testenv.FilesPath), p)
+	params.Set("scope", "files:read files:write")
+	if tok := issueToken(t, g, g.NewBrowser(), params, p, testenv.Alice); tok["scope"] != "files:read files:write" {
+		t.Errorf("step-up token of the registered client has scope %v, want files:read files:write", tok["scope"])
+	}
+
+	params = g.AuthParams(testenv.PublicClient, loopbackCB, g.Resource(testenv.FilesPath), testenv.NewPKCE())
+	params.Set("scope", "files:read files:write")
+	requireRedirectError(t, g, g.NewBrowser().Get("/oauth/authorize?"+params.Encode()), http.StatusFound, loopbackCB, "invalid_scope", "xyz-state")
+}

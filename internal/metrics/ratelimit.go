@@ -10,8 +10,10 @@ type RateLimits struct {
 	backendErrors prometheus.Counter
 }
 
-// RateLimits registers and returns the rate-limit counters.
-func (r *Registry) RateLimits() *RateLimits {
+// RateLimits registers and returns the rate-limit counters, and a gauge
+// of the keys the in-memory limiter holds (keys reports it), which shows
+// that memory stays bounded under a flood of addresses.
+func (r *Registry) RateLimits(keys func() int) *RateLimits {
 	m := &RateLimits{
 		limited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "rate_limited_total",
@@ -22,7 +24,11 @@ func (r *Registry) RateLimits() *RateLimits {
 			Help: "Failed calls to the shared (Redis) rate limiter; each was answered by this instance's in-memory limiter instead.",
 		}),
 	}
-	r.reg.MustRegister(m.limited, m.backendErrors)
+	held := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "rate_limit_keys",
+		Help: "Keys the in-memory rate limiter holds (bounded by rate_limits.max_keys).",
+	}, func() float64 { return float64(keys()) })
+	r.reg.MustRegister(m.limited, m.backendErrors, held)
 	return m
 }
 

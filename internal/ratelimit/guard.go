@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/mcpgate/mcpgate/internal/audit"
@@ -45,9 +46,17 @@ type Guard struct {
 	Audit   func(context.Context, audit.Event)
 	Metrics Metrics
 	Log     *slog.Logger
+	// Now is the clock of the audit gate; default time.Now.
+	Now func() time.Time
 
-	audited Memory // per instance: one event per key and limit per auditEvery
+	// audited gates audit events, per instance: one per key and limit per
+	// auditEvery.
+	auditOnce sync.Once
+	audited   *Memory
 }
+
+// auditKeys bounds the audit gate's memory.
+const auditKeys = 10_000
 
 // Allow counts the request r under k against l and reports whether it may
 // proceed. When it may not, Allow has set Retry-After, RateLimit-Policy
@@ -101,6 +110,7 @@ func (g *Guard) record(r *http.Request, endpoint string, res Result, k Key) {
 		return
 	}
 	gate := Limit{Name: res.Limit.Name, Burst: 1, Every: auditEvery}
+	g.auditOnce.Do(func() { g.audited = &Memory{MaxKeys: auditKeys, Now: g.Now} })
 	if first, _ := g.audited.Allow(r.Context(), gate, k.String()); !first.Allowed {
 		return
 	}

@@ -15,12 +15,12 @@ import (
 // (ratelimit.Failover says why neither failing open nor closed).
 func (s *Server) buildLimits() (*ratelimit.Guard, error) {
 	cfg := s.cfg
-	m := s.metrics.RateLimits()
 	log := s.log.With("component", "ratelimit")
 	mem := &ratelimit.Memory{MaxKeys: cfg.RateLimits.MaxKeys, Now: s.opts.Now}
+	m := s.metrics.RateLimits(mem.Len)
 	g := &ratelimit.Guard{
 		Limits: ratelimit.FromConfig(cfg.RateLimits), Limiter: mem,
-		Audit: s.record, Metrics: m, Log: log,
+		Audit: s.record, Metrics: m, Log: log, Now: s.opts.Now,
 	}
 	if !cfg.Redis.Enabled() {
 		return g, nil

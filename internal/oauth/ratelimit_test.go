@@ -288,3 +288,38 @@ func TestBrowserEndpointsRateLimitedPerAddress(t *testing.T) {
 		})
 	}
 }
+
+// TestRateLimitsWithRedisDown: with Redis unreachable the gateway neither
+// stops limiting (fail open) nor stops serving (fail closed): each
+// instance limits on its own, counts the failures, and /readyz says Redis
+// is degraded while staying ready.
+func TestRateLimitsWithRedisDown(t *testing.T) {
+	g := testenv.New(t, testenv.Options{Driver: "memory", Mutate: func(c *config.Config) {
+		c.TrustedProxies = []string{"127.0.0.1"}
+		c.Redis = config.Redis{URL: "redis://127.0.0.1:1/0", KeyPrefix: "mcpgate-test-down:"}
+		c.RateLimits.TokenIP = config.RateLimit{Rate: "1/h", Burst: 2}
+	}})
+	for i := range 2 {
+		if r := tokenFrom(g, "203.0.113.9", url.Values{}, "x", ""); r.Status == http.StatusTooManyRequests {
+			t.Fatalf("request %d within the burst refused with Redis down", i+1)
+		}
+	}
+	r := tokenFrom(g, "203.0.113.9", url.Values{}, "x", "")
+	requireTooMany(t, r, "3600", `"token_ip";q=2;w=7200`, `"token_ip";r=0;t=7200`)
+	if n := metricValue(t, g, "mcpgate_rate_limit_backend_errors_total"); n < 1 {
+		t.Fatal("the Redis failure was not counted")
+	}
+	resp, err := http.Get(g.HTTP.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body strings.Builder
+	bufio.NewReader(resp.Body).WriteTo(&body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body.String(), `"redis":"degraded"`) {
+		t.Fatalf("/readyz with Redis down: %d %s; want 200 and redis degraded", resp.StatusCode, body.String())
+	}
+	if !strings.Contains(g.Logs.String(), "redis rate limiter failed") {
+		t.Fatal("the Redis failure was not logged")
+	}
+}

@@ -77,6 +77,8 @@ func (c *Config) ApplyDefaults() {
 	}
 	c.Sessions.applyDefaults()
 	c.Login.applyDefaults()
+	c.Redis.applyDefaults()
+	c.RateLimits.applyDefaults()
 	setDefault(&c.Logging.Format, "json")
 	setDefault(&c.Logging.Level, "info")
 }

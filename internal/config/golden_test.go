@@ -23,6 +23,7 @@ var testEnv = map[string]string{
 	"SEARCH_API_KEY":        "search-api-key",
 	"PG_PASSWORD":           "pg-password",
 	"PORTAL_SECRET":         "portal-test-secret-0123456789abcdefghij",
+	"REDIS_URL":             "redis://:redis-password@redis.internal:6379/2",
 	"EMPTY":                 "",
 }
 

@@ -25,7 +25,10 @@ func (t twin) filePath() string  { return field(t.parent, t.fileKey) }
 
 // twins lists every value/file pair in c.
 func (c *Config) twins() []twin {
-	ts := []twin{{"storage", "dsn", "dsn_file", &c.Storage.DSN, &c.Storage.DSNFile}}
+	ts := []twin{
+		{"storage", "dsn", "dsn_file", &c.Storage.DSN, &c.Storage.DSNFile},
+		{"redis", "url", "url_file", &c.Redis.URL, &c.Redis.URLFile},
+	}
 	for i := range c.Secrets.Keys {
 		k := &c.Secrets.Keys[i]
 		ts = append(ts, twin{index("secrets.keys", i), "value", "value_file", &k.Value, &k.ValueFile})

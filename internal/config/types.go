@@ -64,6 +64,10 @@ type Config struct {
 	Sessions Sessions `yaml:"sessions"`
 	// Login configures the throttling of local logins (SPEC ID-4).
 	Login Login `yaml:"login"`
+	// Redis is an optional shared Redis (rate limits across instances).
+	Redis Redis `yaml:"redis"`
+	// RateLimits are the request rate limits (SPEC RL-1).
+	RateLimits RateLimits `yaml:"rate_limits"`
 	// Audit configures where security events are written.
 	Audit Audit `yaml:"audit"`
 	// Logging configures the operational log.

@@ -29,6 +29,8 @@ func (c *Config) Validate() error {
 	c.checkScopeCatalogue(&ps)
 	c.Sessions.check(&ps)
 	c.Login.check(&ps)
+	c.Redis.check(&ps)
+	c.RateLimits.check(&ps)
 	c.Logging.check(&ps)
 	c.checkMetrics(&ps)
 	c.checkTwins(&ps)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mcpgate/mcpgate/internal/audit"
 	"github.com/mcpgate/mcpgate/internal/clientmeta"
+	"github.com/mcpgate/mcpgate/internal/ratelimit"
 	"github.com/mcpgate/mcpgate/internal/storage"
 	"github.com/mcpgate/mcpgate/internal/tokens"
 )
@@ -25,16 +26,9 @@ const (
 // Limits on the authorization endpoint, which anyone may call without
 // credentials and which writes a pending authorization to the store for
 // every valid request (and, for an https client_id not seen before,
-// fetches its metadata document). They are constants until the
-// Hardening issue makes limits configurable (SPEC RL-1).
+// fetches its metadata document). Besides these, rate_limits.authorize_ip
+// limits each client address (SPEC RL-1).
 const (
-	// authorizeBurst and authorizeInterval limit each client address (an
-	// IPv6 /64, clientKey): a burst of 100, then one a second. A person
-	// signs in a few times a day and even a NAT full of them stays far
-	// below; a script filling the store or making the gateway fetch
-	// metadata documents from arbitrary URLs gets 100 and then crawls.
-	authorizeBurst    = 100
-	authorizeInterval = time.Second
 	// maxPendingAuthorizations caps the unexpired pending authorizations
 	// of all clients together: the per-address limit bounds one
 	// attacker, this bounds the store against many addresses at once.
@@ -59,14 +53,10 @@ const (
 func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	// First, before any work: the limit also bounds, per address, the
 	// metadata-document fetches an unknown https client_id triggers
-	// (authorizeClient), so past a burst of 100 one attacker cannot drive
-	// the gateway to fetch URLs faster than one a second (SPEC AS-7,
+	// (authorizeClient), so past its burst one attacker cannot drive the
+	// gateway to fetch URLs faster than the configured rate (SPEC AS-7,
 	// RL-1).
-	if ok, retry := p.authorizations.Allow(clientKey(r)); !ok {
-		p.record(r, audit.Event{Type: audit.RateLimitExceeded, Risk: 40, Details: map[string]any{"endpoint": "authorize", "limit": "per_ip"}})
-		setRetryAfter(w, retry)
-		p.showError(w, r, &Error{Code: "too_many_requests", Status: http.StatusTooManyRequests, NoRedirect: true,
-			Description: "Too many sign-in requests from this address. Wait a moment and start again from the application."})
+	if !p.allowPage(w, r, "authorize", p.Limits.AuthorizeIP, ratelimit.ByIP(r)) {
 		return
 	}
 	if err := r.ParseForm(); err != nil {

@@ -18,8 +18,9 @@ import (
 	"github.com/mcpgate/mcpgate/internal/testenv"
 )
 
-// Mirrors of the unexported limits in authorize.go; a change there must
-// come with a look at these tests.
+// Mirrors of the default rate_limits.authorize_ip burst and of the
+// unexported cap in authorize.go; a change there must come with a look at
+// these tests.
 const (
 	authorizeBurst           = 100
 	maxPendingAuthorizations = 10_000
@@ -65,8 +66,8 @@ func TestAuthorizeRateLimitedPerAddress(t *testing.T) {
 		t.Fatalf("a refused authorization stored %d pending requests", n)
 	}
 	e := g.RequireAudit(t, "rate_limit_exceeded", "endpoint", "authorize", 40)
-	if e.Details["limit"] != "per_ip" {
-		t.Fatalf("rate_limit_exceeded details %v, want limit per_ip", e.Details)
+	if e.Details["limit"] != "authorize_ip" || e.Details["key"] != "ip" {
+		t.Fatalf("rate_limit_exceeded details %v, want limit authorize_ip, key ip", e.Details)
 	}
 
 	browserFrom(g, "2001:db8:1:3::1").StartFlow(publicParams(g, testenv.NewPKCE()))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mcpgate/mcpgate/internal/audit"
 	"github.com/mcpgate/mcpgate/internal/login"
+	"github.com/mcpgate/mcpgate/internal/ratelimit"
 	"github.com/mcpgate/mcpgate/internal/seal"
 	"github.com/mcpgate/mcpgate/internal/storage"
 )
@@ -20,6 +21,9 @@ import (
 // provider chooser when several are configured, the local form, or the
 // upstream IdP.
 func (p *Provider) loginPage(w http.ResponseWriter, r *http.Request) {
+	if !p.allowPage(w, r, "login", p.Limits.LoginIP, ratelimit.ByIP(r)) {
+		return
+	}
 	q := r.URL.Query()
 	req, client, perr := p.pendingRequest(r, q.Get("req"))
 	if perr != nil {
@@ -60,7 +64,15 @@ func (p *Provider) chooseConnector(id string) login.Connector {
 // loginSubmit checks a local username and password. Every outcome answers
 // 303 (RFC 9700 §4.12; a failure goes back to the form by GET), so
 // reloading a page never re-posts a password.
+//
+// Besides the password throttle (per username and IP, on failures), the
+// address limit counts every attempt: each costs an argon2id or bcrypt
+// hash, which a flood of well-formed posts would otherwise turn into a
+// CPU exhaustion attack (SPEC RL-1).
 func (p *Provider) loginSubmit(w http.ResponseWriter, r *http.Request) {
+	if !p.allowPage(w, r, "login", p.Limits.LoginIP, ratelimit.ByIP(r)) {
+		return
+	}
 	if err := r.ParseForm(); err != nil {
 		p.showError(w, r, pageError("invalid_request", "The form could not be read."))
 		return
@@ -188,7 +200,13 @@ func (p *Provider) callbackURL(provider string) string {
 // authorization of this provider, and the browser must present that
 // authorization's flow cookie: a callback carrying an attacker's state in
 // a victim's browser (login CSRF) is refused.
+//
+// Every callback costs a call to the IdP's token endpoint, so it is rate
+// limited per address first (SPEC RL-1).
 func (p *Provider) callback(w http.ResponseWriter, r *http.Request) {
+	if !p.allowPage(w, r, "callback", p.Limits.CallbackIP, ratelimit.ByIP(r)) {
+		return
+	}
 	provider := r.PathValue("provider")
 	conn, ok := p.connectors[provider].(login.RedirectConnector)
 	state := r.URL.Query().Get("state")

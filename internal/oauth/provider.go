@@ -4,12 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math"
 	"net/http"
-	"strconv"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/mcpgate/mcpgate/internal/audit"
 	"github.com/mcpgate/mcpgate/internal/clientip"
@@ -65,11 +61,13 @@ type Deps struct {
 	Consents   *session.Consents
 	Connectors []login.Connector // in configuration order
 	Throttle   login.Limiter
-	Fetcher    *clientmeta.Fetcher
-	Audit      func(ctx context.Context, e audit.Event)
-	Metrics    Metrics
-	Log        *slog.Logger
-	Now        func() time.Time
+	// Limits applies the rate limits (SPEC RL-1); required.
+	Limits  *ratelimit.Guard
+	Fetcher *clientmeta.Fetcher
+	Audit   func(ctx context.Context, e audit.Event)
+	Metrics Metrics
+	Log     *slog.Logger
+	Now     func() time.Time
 }
 
 // Provider is the authorization server.
@@ -88,10 +86,6 @@ type Provider struct {
 	pages        *pages
 	// grants maps grant_type to the grant type's handler (token.go).
 	grants map[string]grantHandler
-	// registrations limits dynamic registration, authorizations the
-	// authorization endpoint, per client IP (clientKey).
-	registrations  *ratelimit.Keyed
-	authorizations *ratelimit.Keyed
 	// pending caps the pending authorizations (authorize.go).
 	pending pendingCounter
 }
@@ -121,8 +115,6 @@ func New(d Deps) (*Provider, error) {
 		p.connectors[c.ID()] = c
 	}
 	p.policyGroups = policyGroups(cfg)
-	p.registrations = &ratelimit.Keyed{Rate: rate.Every(registrationInterval), Burst: registrationBurst, Now: d.Now}
-	p.authorizations = &ratelimit.Keyed{Rate: rate.Every(authorizeInterval), Burst: authorizeBurst, Now: d.Now}
 	p.grants = map[string]grantHandler{
 		"authorization_code": p.codeGrant,
 		"refresh_token":      p.refreshGrant,
@@ -202,17 +194,6 @@ func (p *Provider) fail(r *http.Request, what string, err error) *Error {
 // through trusted_proxies (internal/clientip): login throttling, rate
 // limits and audit events all see the same address.
 func clientIP(r *http.Request) string { return clientip.From(r) }
-
-// clientKey is what per-IP rate limits count a request under: its client
-// address, or for IPv6 the address's /64, which one host owns whole and
-// could otherwise rotate through for a fresh bucket per request.
-func clientKey(r *http.Request) string { return clientip.Key(clientIP(r)) }
-
-// setRetryAfter sets Retry-After (RFC 9110 §10.2.3) to d in whole seconds,
-// rounded up so a client that obeys it finds a token waiting.
-func setRetryAfter(w http.ResponseWriter, d time.Duration) {
-	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
-}
 
 func policyGroups(cfg *config.Config) map[string]bool {
 	out := map[string]bool{}

@@ -6,23 +6,15 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"time"
 
 	"github.com/mcpgate/mcpgate/internal/audit"
 	"github.com/mcpgate/mcpgate/internal/clientmeta"
+	"github.com/mcpgate/mcpgate/internal/ratelimit"
 	"github.com/mcpgate/mcpgate/internal/storage"
 )
 
 // maxRegistrationBytes caps a registration request (SPEC HD-2).
 const maxRegistrationBytes = 16 << 10
-
-// Registrations per client IP: a burst of 10 (a developer trying several
-// clients), then one every 6 minutes. An MCP client registers once per
-// server, so real users never come near it.
-const (
-	registrationBurst    = 10
-	registrationInterval = 6 * time.Minute
-)
 
 // registrationResponse is the RFC 7591 §3.2.1 answer: the metadata as
 // registered, plus the credentials.
@@ -40,11 +32,11 @@ type registrationResponse struct {
 func (p *Provider) register(w http.ResponseWriter, r *http.Request) {
 	// Registration is unauthenticated and writes to the store: limit it per
 	// client IP so a script cannot fill the store or the consent pages with
-	// fake clients (SPEC AS-7).
-	if ok, retry := p.registrations.Allow(clientKey(r)); !ok {
-		p.record(r, audit.Event{Type: audit.RateLimitExceeded, Risk: 40, Details: map[string]any{"endpoint": "register"}})
-		setRetryAfter(w, retry)
-		p.registerError(w, r, &Error{Code: "too_many_requests", Description: "Too many registrations from this address; try again later.", Status: http.StatusTooManyRequests})
+	// fake clients (SPEC AS-7, rate_limits.register_ip: by default a burst
+	// of 10, a developer trying several clients, then one every 6 minutes;
+	// an MCP client registers once per server).
+	if e := p.limitJSON(w, r, "register", p.Limits.RegisterIP, ratelimit.ByIP(r)); e != nil {
+		p.registerError(w, r, e)
 		return
 	}
 	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/json" {

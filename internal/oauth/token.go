@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mcpgate/mcpgate/internal/audit"
+	"github.com/mcpgate/mcpgate/internal/ratelimit"
 	"github.com/mcpgate/mcpgate/internal/tokens"
 )
 
@@ -47,7 +48,16 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 }
 
 // tokenRequest runs the shared steps before a grant type takes over.
+//
+// Two rate limits apply (SPEC RL-1): per client address first, before the
+// body is even read; per client only once the client has authenticated,
+// so nobody can use up a confidential client's quota by naming it without
+// its secret. (A public client authenticates by its ID alone, so its
+// quota is shared by whoever uses that ID: token_client is generous.)
 func (p *Provider) tokenRequest(w http.ResponseWriter, r *http.Request) (string, Client, grantHandler, *Error) {
+	if e := p.limitJSON(w, r, "token", p.Limits.TokenIP, ratelimit.ByIP(r)); e != nil {
+		return "", Client{}, nil, e
+	}
 	if e := readForm(w, r); e != nil {
 		return "", Client{}, nil, e
 	}
@@ -58,6 +68,9 @@ func (p *Provider) tokenRequest(w http.ResponseWriter, r *http.Request) (string,
 	}
 	c, e := p.authenticateClient(r)
 	if e != nil {
+		return "", Client{}, nil, e
+	}
+	if e := p.limitJSON(w, r, "token", p.Limits.TokenClient, ratelimit.ByClient(c.ID)); e != nil {
 		return "", Client{}, nil, e
 	}
 	grantType := r.PostForm.Get("grant_type")

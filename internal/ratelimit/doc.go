@@ -1,5 +1,5 @@
-// Package ratelimit owns request rate limits: today an in-memory token
-// bucket per key (dynamic client registration and the authorization
-// endpoint, per client IP); the Hardening issue adds the Limiter
-// interface, RateLimit headers and the Redis backend.
+// Package ratelimit owns request rate limits (SPEC RL-1): the Limiter
+// interface with its in-memory (Memory) and shared Redis backends, both
+// GCRA so they answer alike, and the Guard that turns a refusal into a
+// 429 with Retry-After and RateLimit headers, an audit event and a metric.
 package ratelimit

@@ -87,6 +87,7 @@ func (s *Server) buildAuth(ctx context.Context) (*authServer, error) {
 			MaxFailures: cfg.Login.MaxFailures, Window: time.Duration(cfg.Login.Window),
 			Lockout: time.Duration(cfg.Login.Lockout), Now: now,
 		}),
+		Limits:  s.limits,
 		Fetcher: fetcher, Audit: record, Metrics: s.metrics.OAuth(),
 		Log: s.log.With("component", "oauth"), Now: now,
 	})

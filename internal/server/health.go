@@ -20,7 +20,9 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, healthBody{Status: "ok"})
 }
 
-// readyz is readiness: the store answers. The cause of a failure is logged
+// readyz is readiness: the store answers, the signing keys are loaded and
+// the revocation cache is fresh; Redis, when configured, is reported but
+// never makes the instance unready (redisStatus). The cause of a failure is logged
 // with the request ID; the probe's body says only which check failed.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
@@ -32,6 +34,9 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	checks := map[string]string{"storage": "ok", "keys": "ok", "revocations": "ok"}
 	ready := true
+	if s.redis != nil {
+		checks["redis"] = s.redisStatus(ctx)
+	}
 	if !s.auth.keys.Ready() {
 		checks["keys"], ready = "unavailable", false
 	}

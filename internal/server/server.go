@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/mcpgate/mcpgate/internal/audit"
 	"github.com/mcpgate/mcpgate/internal/clientip"
 	"github.com/mcpgate/mcpgate/internal/config"
@@ -20,6 +22,7 @@ import (
 	"github.com/mcpgate/mcpgate/internal/login"
 	"github.com/mcpgate/mcpgate/internal/metrics"
 	"github.com/mcpgate/mcpgate/internal/proxy"
+	"github.com/mcpgate/mcpgate/internal/ratelimit"
 	"github.com/mcpgate/mcpgate/internal/seal"
 	"github.com/mcpgate/mcpgate/internal/storage"
 )
@@ -69,6 +72,10 @@ type Server struct {
 	// external are the verifiers of resource-server-only routes; their
 	// key refresh runs in RunBackground.
 	external []*extauth.Verifier
+	// limits are the rate limits (SPEC RL-1); redis is their shared
+	// backend's connection, nil without redis.url.
+	limits *ratelimit.Guard
+	redis  *redis.Client
 
 	closeOnce sync.Once
 }
@@ -118,6 +125,10 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Server, error)
 		return nil, err
 	}
 	s.audit = rec
+	if s.limits, err = s.buildLimits(); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if s.auth, err = s.buildAuth(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -273,6 +284,9 @@ func (s *Server) Close() error {
 		s.closeMetricsListener()
 		for _, c := range s.closers {
 			err = errors.Join(err, c.Close())
+		}
+		if s.redis != nil {
+			err = errors.Join(err, s.redis.Close())
 		}
 		err = errors.Join(err, s.audit.Close(), s.store.Close())
 	})

@@ -26,6 +26,7 @@ type AuditEvent struct {
 	User      string         `json:"user"`
 	Client    string         `json:"client"`
 	Provider  string         `json:"provider"`
+	IP        string         `json:"ip"`
 	RequestID string         `json:"request_id"`
 	Details   map[string]any `json:"details"`
 }

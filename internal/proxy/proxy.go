@@ -84,6 +84,10 @@ type Route struct {
 	Pattern string
 	Name    string
 	Handler http.Handler
+	// Stream marks an MCP route, whose answers may be streams that last
+	// as long as the client keeps them open: the composition root must
+	// not give it a fixed write deadline.
+	Stream bool
 }
 
 // New compiles every upstream's policy and builds its forwarder.
@@ -183,17 +187,19 @@ func supportedScopes(pol policy.Route) []string {
 // find the first).
 func (p *Proxy) Routes() []Route {
 	var out []Route
+	mcp := p.mcpCORS()
 	for i, rt := range p.routes {
 		name := "mcp_" + rt.up.Name
+		prm := prmCORS.Wrap(http.HandlerFunc(rt.servePRM))
 		out = append(out,
-			Route{Pattern: rt.up.Path, Name: name, Handler: rt},
-			Route{Pattern: "GET " + PRMPath + rt.up.Path, Name: "prm", Handler: http.HandlerFunc(rt.servePRM)},
-			Route{Pattern: "OPTIONS " + PRMPath + rt.up.Path, Name: "prm", Handler: http.HandlerFunc(rt.servePRM)},
+			Route{Pattern: rt.up.Path, Name: name, Handler: mcp.Wrap(rt), Stream: true},
+			Route{Pattern: "GET " + PRMPath + rt.up.Path, Name: "prm", Handler: prm},
+			Route{Pattern: "OPTIONS " + PRMPath + rt.up.Path, Name: "prm", Handler: prm},
 		)
 		if i == 0 {
 			out = append(out,
-				Route{Pattern: "GET " + PRMPath, Name: "prm", Handler: http.HandlerFunc(rt.servePRM)},
-				Route{Pattern: "OPTIONS " + PRMPath, Name: "prm", Handler: http.HandlerFunc(rt.servePRM)},
+				Route{Pattern: "GET " + PRMPath, Name: "prm", Handler: prm},
+				Route{Pattern: "OPTIONS " + PRMPath, Name: "prm", Handler: prm},
 			)
 		}
 	}

@@ -90,11 +90,11 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Server, error)
 	// Load the certificate before anything is opened or announced: a bad
 	// file must stop start-up, not surface after "started".
 	if cfg.TLS.Enabled() {
-		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
+		certs, err := newCertReloader(cfg.TLS, opts.Now, s.log)
 		if err != nil {
 			return nil, fmt.Errorf("tls: %w", err)
 		}
-		s.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		s.tls = certs.tlsConfig()
 	}
 
 	if addr := cfg.Metrics.Listen; addr != "" {
@@ -156,8 +156,14 @@ func (s *Server) routes() http.Handler {
 		handle(r.Pattern, r.Name, r.Handler)
 	}
 	handle("/", "not_found", http.HandlerFunc(notFound))
-	hsts := s.tls != nil || strings.HasPrefix(s.cfg.PublicURL, "https://")
-	return chain(mux, securityHeaders(hsts), s.recoverPanics, s.logRequests, s.clientIPs.Middleware, withRequestID)
+	return chain(mux, securityHeaders(s.hsts()), s.recoverPanics, s.logRequests, s.clientIPs.Middleware, withRequestID)
+}
+
+// hsts reports whether answers carry Strict-Transport-Security: whenever
+// clients reach the gateway over https, served here or by a proxy in
+// front (public_url is then https, SPEC HD-3).
+func (s *Server) hsts() bool {
+	return s.tls != nil || strings.HasPrefix(s.cfg.PublicURL, "https://")
 }
 
 // Serve answers requests on ln until ctx is cancelled, then shuts down

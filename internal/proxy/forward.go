@@ -242,6 +242,10 @@ func (rt *route) upstreamError(w http.ResponseWriter, r *http.Request, err error
 	if r.Context().Err() != nil {
 		return
 	}
+	if errors.Is(err, errTooManyStreams) {
+		rt.tooManyStreams(w, r)
+		return
+	}
 	var id []byte
 	if st := stateFrom(r.Context()); st != nil {
 		id = st.id

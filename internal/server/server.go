@@ -152,11 +152,16 @@ func (s *Server) routes() http.Handler {
 	for _, r := range s.auth.provider.Routes() {
 		handle(r.Pattern, r.Name, r.Handler)
 	}
+	writeTimeout := time.Duration(s.cfg.Server.WriteTimeout)
 	for _, r := range s.proxy.Routes() {
-		handle(r.Pattern, r.Name, r.Handler)
+		h := r.Handler
+		if r.Stream {
+			h = streamDeadlines(writeTimeout, h)
+		}
+		handle(r.Pattern, r.Name, h)
 	}
 	handle("/", "not_found", http.HandlerFunc(notFound))
-	return chain(mux, securityHeaders(s.hsts()), s.recoverPanics, s.logRequests, s.clientIPs.Middleware, withRequestID)
+	return chain(mux, securityHeaders(s.hsts()), writeDeadline(writeTimeout), s.recoverPanics, s.logRequests, s.clientIPs.Middleware, withRequestID)
 }
 
 // hsts reports whether answers carry Strict-Transport-Security: whenever
@@ -178,7 +183,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { errc <- s.serveMain(srv, ln) }()
 
 	if s.metricsLn != nil {
-		msrv := s.httpServer(s.metrics.Handler())
+		msrv := s.httpServer(chain(s.metrics.Handler(), securityHeaders(false), writeDeadline(time.Duration(s.cfg.Server.WriteTimeout))))
 		servers = append(servers, msrv)
 		go func() { errc <- ignoreClosed(msrv.Serve(s.metricsLn)) }()
 	}
@@ -252,8 +257,9 @@ func (s *Server) shutdown(servers []*http.Server) error {
 }
 
 // httpServer applies the configured limits. There is no WriteTimeout on
-// purpose: it would cut long-lived SSE streams; slow clients are bounded by
-// ReadHeaderTimeout (slowloris), ReadTimeout and IdleTimeout instead.
+// purpose: it would cut long-lived SSE streams; slow senders are bounded
+// by ReadHeaderTimeout (slowloris), ReadTimeout and IdleTimeout, and slow
+// readers by the per-answer write deadlines (deadlines.go).
 func (s *Server) httpServer(h http.Handler) *http.Server {
 	c := s.cfg.Server
 	return &http.Server{

@@ -46,7 +46,7 @@ func (p Policy) Wrap(next http.Handler) http.Handler {
 		h := w.Header()
 		allowed := p.allow(h, r)
 		if r.Method != http.MethodOptions {
-			if allowed && p.ExposeHeaders != "" {
+			if p.ExposeHeaders != "" && h.Get("Access-Control-Allow-Origin") != "" {
 				h.Set("Access-Control-Expose-Headers", p.ExposeHeaders)
 			}
 			next.ServeHTTP(w, r)

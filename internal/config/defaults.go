@@ -27,6 +27,8 @@ const (
 	MaxMaxBodyBytes          = 64 << 20
 	DefaultStdioIdleTimeout  = 10 * time.Minute
 	DefaultStdioMaxProcesses = 32
+	DefaultMaxStreamsPerUser = 16
+	MaxMaxStreamsPerUser     = 10_000
 )
 
 // Default lifetimes and limits of the authorization server's sections.
@@ -89,6 +91,8 @@ func (s *Server) applyDefaults() {
 	setDefault(&s.IdleTimeout, Duration(120*time.Second))
 	setDefault(&s.ShutdownTimeout, Duration(10*time.Second))
 	setDefault(&s.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	setDefault(&s.WriteTimeout, Duration(30*time.Second))
+	setDefault(&s.MaxStreamsPerUser, DefaultMaxStreamsPerUser)
 }
 
 func (s *Storage) applyDefaults() {

@@ -1,8 +1,6 @@
 package config
 
 import (
-	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -64,21 +62,10 @@ func (p *parser) loadTLS(t *TLS) {
 // read, which tls.LoadX509KeyPair (reading whole files) would not.
 const maxPEMFile = 1 << 20
 
-// checkKeyPair is tls.LoadX509KeyPair on bounded reads. Its errors name
-// the files and crypto/tls's reason, which never includes key material.
+// checkKeyPair is tls.LoadX509KeyPair on bounded reads (LoadKeyPair).
 func checkKeyPair(certFile, keyFile string) error {
-	certPEM, err := readPEMFile(certFile)
-	if err != nil {
-		return err
-	}
-	keyPEM, err := readPEMFile(keyFile)
-	if err != nil {
-		return err
-	}
-	if _, err := tls.X509KeyPair(certPEM, keyPEM); err != nil {
-		return errors.New(strings.TrimPrefix(err.Error(), "tls: "))
-	}
-	return nil
+	_, err := LoadKeyPair(certFile, keyFile)
+	return err
 }
 
 func readPEMFile(name string) ([]byte, error) {

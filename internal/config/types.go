@@ -86,7 +86,8 @@ type TLS struct {
 func (t TLS) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" }
 
 // Server holds HTTP server timeouts and limits. There is deliberately no
-// write timeout: it would cut long-lived SSE streams.
+// server-wide write timeout: it would cut long-lived SSE streams.
+// WriteTimeout is applied per answer instead.
 type Server struct {
 	// ReadHeaderTimeout bounds how long a client may take to send headers
 	// (slowloris defence). Default 10s.
@@ -100,6 +101,15 @@ type Server struct {
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
 	// MaxHeaderBytes caps request header size. Default 32768.
 	MaxHeaderBytes int `yaml:"max_header_bytes"`
+	// WriteTimeout bounds writing an answer to a client that does not
+	// read it: the whole answer of the gateway's own endpoints, and each
+	// write of an MCP route's answer once the upstream has answered (a
+	// stream lasts as long as it keeps moving). Default 30s.
+	WriteTimeout Duration `yaml:"write_timeout"`
+	// MaxStreamsPerUser caps one user's open GET (SSE) streams on the MCP
+	// routes, all upstreams together; one more is refused with 429.
+	// Default 16, at most 10000.
+	MaxStreamsPerUser int `yaml:"max_streams_per_user"`
 }
 
 // Storage selects the backend.

@@ -87,6 +87,7 @@ func (s Server) check(ps *Problems) {
 		{"read_timeout", s.ReadTimeout},
 		{"idle_timeout", s.IdleTimeout},
 		{"shutdown_timeout", s.ShutdownTimeout},
+		{"write_timeout", s.WriteTimeout},
 	} {
 		if d.v <= 0 {
 			ps.add(field("server", d.key), "must be greater than 0")
@@ -99,6 +100,9 @@ func (s Server) check(ps *Problems) {
 	}
 	if s.MaxHeaderBytes < 1024 || s.MaxHeaderBytes > 1<<20 {
 		ps.add("server.max_header_bytes", "must be between 1024 and 1048576")
+	}
+	if s.MaxStreamsPerUser < 1 || s.MaxStreamsPerUser > MaxMaxStreamsPerUser {
+		ps.add("server.max_streams_per_user", fmt.Sprintf("must be between 1 and %d", MaxMaxStreamsPerUser))
 	}
 }
 

@@ -188,10 +188,14 @@ func clean(s string) bool {
 // modifyResponse applies the gateway's rules to the upstream's answer:
 // cookies and authentication challenges of the upstream never reach the
 // client (the upstream is not the resource the client authorized with),
+// the security and CORS headers are the gateway's alone,
 // the session ID is bound (PX-9), and list results are filtered (PX-7).
 func (rt *route) modifyResponse(resp *http.Response) error {
 	st := stateFrom(resp.Request.Context())
 	resp.Header.Del("Set-Cookie")
+	for _, k := range gatewayResponseHeaders {
+		resp.Header.Del(k)
+	}
 	if resp.StatusCode == http.StatusSwitchingProtocols {
 		return errUpstreamUpgrade
 	}
@@ -236,6 +240,10 @@ var (
 // away gets nothing: there is nobody to answer.
 func (rt *route) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
 	if r.Context().Err() != nil {
+		return
+	}
+	if errors.Is(err, errTooManyStreams) {
+		rt.tooManyStreams(w, r)
 		return
 	}
 	var id []byte

@@ -3,6 +3,8 @@ package proxy
 import (
 	"encoding/json"
 	"net/http"
+
+	"github.com/mcpgate/mcpgate/internal/cors"
 )
 
 // prmDocument is RFC 9728 §2 protected resource metadata.
@@ -14,25 +16,19 @@ type prmDocument struct {
 	ResourceName           string   `json:"resource_name,omitempty"`
 }
 
-// servePRM serves the route's metadata (SPEC PX-1). It is public and
-// carries no credentials, so any origin may read it (browser-based MCP
-// clients fetch it across origins).
+// prmCORS: the metadata is public and carries no credentials, so any
+// origin may read it (browser-based MCP clients fetch it across origins).
+var prmCORS = cors.Policy{Methods: "GET, OPTIONS", AllowHeaders: "MCP-Protocol-Version"}
+
+// servePRM serves the route's metadata (SPEC PX-1).
 func (rt *route) servePRM(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", "*")
-	if r.Method == http.MethodOptions {
-		h.Set("Access-Control-Allow-Methods", "GET, OPTIONS")
-		h.Set("Access-Control-Allow-Headers", "MCP-Protocol-Version")
-		h.Set("Access-Control-Max-Age", "600")
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
 	doc := prmDocument{
 		Resource: rt.resource, AuthorizationServers: []string{rt.as},
 		ScopesSupported: rt.scopesSupported, BearerMethodsSupported: []string{"header"},
 		ResourceName: rt.up.Name,
 	}
 	b, _ := json.MarshalIndent(doc, "", "  ")
+	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "public, max-age=300")
 	w.Write(append(b, '\n'))

@@ -56,9 +56,12 @@ type Options struct {
 	// UserTokens supplies users' upstream IdP tokens (credentials type
 	// user_token); nil answers those routes with 502.
 	UserTokens UserTokenSource
-	Audit      func(context.Context, audit.Event)
-	Log        *slog.Logger
-	Now        func() time.Time
+	// MaxStreamsPerUser caps one user's open GET streams over all routes
+	// (server.max_streams_per_user); 0 means the default.
+	MaxStreamsPerUser int
+	Audit             func(context.Context, audit.Event)
+	Log               *slog.Logger
+	Now               func() time.Time
 }
 
 // Proxy serves every upstream route and its protected resource metadata.
@@ -68,6 +71,7 @@ type Proxy struct {
 	scheme  string // PublicURL's scheme, for X-Forwarded-Proto
 	origins []string
 	routes  []*route
+	streams *streamLimiter
 	// closing is cancelled by CloseStreams: every open GET stream ends.
 	closing       context.Context
 	closeStreamsF context.CancelFunc
@@ -84,6 +88,10 @@ type Route struct {
 	Pattern string
 	Name    string
 	Handler http.Handler
+	// Stream marks an MCP route, whose answers may be streams that last
+	// as long as the client keeps them open: the composition root must
+	// not give it a fixed write deadline.
+	Stream bool
 }
 
 // New compiles every upstream's policy and builds its forwarder.
@@ -104,7 +112,8 @@ func New(o Options) (*Proxy, error) {
 	if o.Seal == nil {
 		return nil, errors.New("proxy: a seal keyring is required (session binding)")
 	}
-	p := &Proxy{opts: o, host: strings.ToLower(pub.Host), scheme: pub.Scheme, origins: o.AllowedOrigins}
+	p := &Proxy{opts: o, host: strings.ToLower(pub.Host), scheme: pub.Scheme, origins: o.AllowedOrigins,
+		streams: newStreamLimiter(o.MaxStreamsPerUser)}
 	p.closing, p.closeStreamsF = context.WithCancel(context.Background())
 	if len(p.origins) == 0 {
 		p.origins = []string{pub.Scheme + "://" + p.host}
@@ -148,7 +157,7 @@ func (p *Proxy) newRoute(u Upstream) (*route, error) {
 	rt.strip = rt.strippedHeaders()
 	rt.forwarder = &httputil.ReverseProxy{
 		Rewrite:   rt.rewrite,
-		Transport: u.Transport,
+		Transport: p.streams.wrap(u.Transport),
 		// SSE and bodies of unknown length are flushed as written (PX-4):
 		// ReverseProxy does so for text/event-stream and chunked answers
 		// whatever this says. 0 spares a JSON answer of known length a
@@ -183,17 +192,19 @@ func supportedScopes(pol policy.Route) []string {
 // find the first).
 func (p *Proxy) Routes() []Route {
 	var out []Route
+	mcp := p.mcpCORS()
 	for i, rt := range p.routes {
 		name := "mcp_" + rt.up.Name
+		prm := prmCORS.Wrap(http.HandlerFunc(rt.servePRM))
 		out = append(out,
-			Route{Pattern: rt.up.Path, Name: name, Handler: rt},
-			Route{Pattern: "GET " + PRMPath + rt.up.Path, Name: "prm", Handler: http.HandlerFunc(rt.servePRM)},
-			Route{Pattern: "OPTIONS " + PRMPath + rt.up.Path, Name: "prm", Handler: http.HandlerFunc(rt.servePRM)},
+			Route{Pattern: rt.up.Path, Name: name, Handler: mcp.Wrap(rt), Stream: true},
+			Route{Pattern: "GET " + PRMPath + rt.up.Path, Name: "prm", Handler: prm},
+			Route{Pattern: "OPTIONS " + PRMPath + rt.up.Path, Name: "prm", Handler: prm},
 		)
 		if i == 0 {
 			out = append(out,
-				Route{Pattern: "GET " + PRMPath, Name: "prm", Handler: http.HandlerFunc(rt.servePRM)},
-				Route{Pattern: "OPTIONS " + PRMPath, Name: "prm", Handler: http.HandlerFunc(rt.servePRM)},
+				Route{Pattern: "GET " + PRMPath, Name: "prm", Handler: prm},
+				Route{Pattern: "OPTIONS " + PRMPath, Name: "prm", Handler: prm},
 			)
 		}
 	}

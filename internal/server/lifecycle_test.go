@@ -77,8 +77,9 @@ func waitRefused(t *testing.T, addr string) {
 	t.Fatal("listener still accepting 5 s after the stop signal")
 }
 
-// The HTTP server carries the configured limits; there is no write timeout,
-// which would cut SSE streams.
+// The HTTP server carries the configured limits; there is no server-wide
+// write timeout, which would cut SSE streams (write_timeout is applied per
+// answer, deadlines.go).
 func TestHTTPServerLimits(t *testing.T) {
 	cfg := testConfig()
 	cfg.Server = config.Server{
@@ -87,6 +88,8 @@ func TestHTTPServerLimits(t *testing.T) {
 		IdleTimeout:       config.Duration(11 * time.Second),
 		ShutdownTimeout:   config.Duration(13 * time.Second),
 		MaxHeaderBytes:    4096,
+		WriteTimeout:      config.Duration(17 * time.Second),
+		MaxStreamsPerUser: 3,
 	}
 	ts := newTestServer(t, func(c *config.Config) { c.Server = cfg.Server })
 	srv := ts.httpServer(http.NotFoundHandler())

@@ -99,6 +99,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 				panic(v) // the server's own signal to drop the connection
 			}
 			s.log.Error("handler panic", "request_id", RequestID(r.Context()), "panic", v, "stack", string(debug.Stack()))
+			resetHeaders(w.Header(), s.hsts())
 			writeError(w, r, http.StatusInternalServerError, "server_error", "internal error")
 		}()
 		next.ServeHTTP(w, r)
@@ -106,21 +107,58 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 }
 
 // securityHeaders sets the headers every response carries (SPEC HD-1):
-// nothing is sniffed into another type, framed (clickjacking) or sent as a
-// referrer (URLs here can carry authorization request IDs). HSTS is sent
-// when the gateway is reached over https, so a browser never tries plain
-// http again. HTML pages add their own CSP with a nonce.
+//   - X-Content-Type-Options: nothing is sniffed into another type (a JSON
+//     error echoing input must never run as HTML or script).
+//   - X-Frame-Options and CSP frame-ancestors: nothing is framed
+//     (clickjacking of the consent page).
+//   - Referrer-Policy: URLs here can carry authorization request IDs.
+//   - Content-Security-Policy "default-src 'none'": a JSON or SSE answer
+//     that a browser is tricked into rendering loads and runs nothing. The
+//     HTML pages replace it with their own, which allows only their
+//     nonce-tagged style (oauth/pages.go).
+//   - Cross-Origin-Resource-Policy same-origin: another site cannot pull
+//     an answer into its page with <script> or <img> (no-cors loads, the
+//     Spectre-style read). CORS fetches, which the public endpoints and
+//     the MCP routes allow, are not affected by it.
+//   - HSTS when the gateway is reached over https, so a browser never
+//     tries plain http again.
+//
+// Not sent: Cross-Origin-Opener-Policy, because same-origin on the
+// authorization pages would cut the window.opener link that popup-based
+// OAuth clients use once the popup reaches their redirect URI. Cache
+// headers are the handlers' choice: answers carrying tokens or user data
+// say no-store (RFC 6749 §5.1), public documents may be cached.
 func securityHeaders(hsts bool) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			h := w.Header()
-			h.Set("X-Content-Type-Options", "nosniff")
-			h.Set("X-Frame-Options", "DENY")
-			h.Set("Referrer-Policy", "no-referrer")
-			if hsts {
-				h.Set("Strict-Transport-Security", "max-age=31536000")
-			}
+			setSecurityHeaders(w.Header(), hsts)
 			next.ServeHTTP(w, r)
 		})
 	}
+}
+
+// defaultCSP is the policy of every answer that is not an HTML page.
+const defaultCSP = "default-src 'none'; frame-ancestors 'none'"
+
+func setSecurityHeaders(h http.Header, hsts bool) {
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Content-Security-Policy", defaultCSP)
+	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	if hsts {
+		h.Set("Strict-Transport-Security", "max-age=31536000")
+	}
+}
+
+// resetHeaders drops whatever a panicking handler had set (a session
+// cookie, a redirect, CORS headers for its route) before the 500 is
+// written, keeping the request ID and the security headers.
+func resetHeaders(h http.Header, hsts bool) {
+	for k := range h {
+		if k != RequestIDHeader {
+			delete(h, k)
+		}
+	}
+	setSecurityHeaders(h, hsts)
 }

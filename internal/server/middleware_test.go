@@ -120,3 +120,26 @@ func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 		}
 	}
 }
+
+// A handler that panics after setting headers (a session cookie, CORS for
+// its route) leaves none of them on the 500, which keeps the security
+// headers and the request ID.
+func TestPanicDropsHalfSetHeaders(t *testing.T) {
+	ts := newTestServer(t, func(cfg *config.Config) { cfg.PublicURL = "https://mcp.example.com" })
+	h := chain(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Set-Cookie", "__Host-mcpgate_session=half-made; Path=/; Secure")
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		w.Header().Set("Content-Security-Policy", "default-src 'self'")
+		panic("boom")
+	}), securityHeaders(ts.hsts()), ts.recoverPanics, withRequestID)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/boom", nil))
+	got := rec.Header()
+	if rec.Code != http.StatusInternalServerError || got.Get("Set-Cookie") != "" || got.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("500 after a panic: %d, headers %v", rec.Code, got)
+	}
+	if got.Get("Content-Security-Policy") != defaultCSP || got.Get("X-Frame-Options") != "DENY" ||
+		got.Get("Strict-Transport-Security") == "" || got.Get(RequestIDHeader) == "" {
+		t.Errorf("500 after a panic lost the security headers or request ID: %v", got)
+	}
+}

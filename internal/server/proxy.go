@@ -49,7 +49,7 @@ func (s *Server) buildProxy() (*proxy.Proxy, []io.Closer, error) {
 	// ratelimit.Guard.AllowMCP.
 	p, err := proxy.New(proxy.Options{
 		PublicURL: s.cfg.PublicURL, AllowedOrigins: s.cfg.AllowedOrigins, Upstreams: ups,
-		Seal: s.seal, Assertions: s.auth.keys, Audit: s.record,
+		Seal: s.seal, Assertions: s.auth.keys, Audit: s.record, MaxStreamsPerUser: s.cfg.Server.MaxStreamsPerUser,
 		Log: s.log.With("component", "proxy"), Now: s.opts.Now,
 	})
 	if err != nil {

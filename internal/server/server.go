@@ -97,11 +97,11 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Server, error)
 	// Load the certificate before anything is opened or announced: a bad
 	// file must stop start-up, not surface after "started".
 	if cfg.TLS.Enabled() {
-		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
+		certs, err := newCertReloader(cfg.TLS, opts.Now, s.log)
 		if err != nil {
 			return nil, fmt.Errorf("tls: %w", err)
 		}
-		s.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		s.tls = certs.tlsConfig()
 	}
 
 	if addr := cfg.Metrics.Listen; addr != "" {
@@ -163,12 +163,23 @@ func (s *Server) routes() http.Handler {
 	for _, r := range s.auth.provider.Routes() {
 		handle(r.Pattern, r.Name, r.Handler)
 	}
+	writeTimeout := time.Duration(s.cfg.Server.WriteTimeout)
 	for _, r := range s.proxy.Routes() {
-		handle(r.Pattern, r.Name, r.Handler)
+		h := r.Handler
+		if r.Stream {
+			h = streamDeadlines(writeTimeout, h)
+		}
+		handle(r.Pattern, r.Name, h)
 	}
 	handle("/", "not_found", http.HandlerFunc(notFound))
-	hsts := s.tls != nil || strings.HasPrefix(s.cfg.PublicURL, "https://")
-	return chain(mux, securityHeaders(hsts), s.recoverPanics, s.logRequests, s.clientIPs.Middleware, withRequestID)
+	return chain(mux, securityHeaders(s.hsts()), writeDeadline(writeTimeout), s.recoverPanics, s.logRequests, s.clientIPs.Middleware, withRequestID)
+}
+
+// hsts reports whether answers carry Strict-Transport-Security: whenever
+// clients reach the gateway over https, served here or by a proxy in
+// front (public_url is then https, SPEC HD-3).
+func (s *Server) hsts() bool {
+	return s.tls != nil || strings.HasPrefix(s.cfg.PublicURL, "https://")
 }
 
 // Serve answers requests on ln until ctx is cancelled, then shuts down
@@ -183,7 +194,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { errc <- s.serveMain(srv, ln) }()
 
 	if s.metricsLn != nil {
-		msrv := s.httpServer(s.metrics.Handler())
+		msrv := s.httpServer(chain(s.metrics.Handler(), securityHeaders(false), writeDeadline(time.Duration(s.cfg.Server.WriteTimeout))))
 		servers = append(servers, msrv)
 		go func() { errc <- ignoreClosed(msrv.Serve(s.metricsLn)) }()
 	}
@@ -257,8 +268,9 @@ func (s *Server) shutdown(servers []*http.Server) error {
 }
 
 // httpServer applies the configured limits. There is no WriteTimeout on
-// purpose: it would cut long-lived SSE streams; slow clients are bounded by
-// ReadHeaderTimeout (slowloris), ReadTimeout and IdleTimeout instead.
+// purpose: it would cut long-lived SSE streams; slow senders are bounded
+// by ReadHeaderTimeout (slowloris), ReadTimeout and IdleTimeout, and slow
+// readers by the per-answer write deadlines (deadlines.go).
 func (s *Server) httpServer(h http.Handler) *http.Server {
 	c := s.cfg.Server
 	return &http.Server{

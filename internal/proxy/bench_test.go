@@ -94,13 +94,24 @@ func BenchmarkReferenceProxy(b *testing.B) {
 // with one valid, cached token and no tool rules (SPEC PF-1).
 func BenchmarkProxyCachedToken(b *testing.B) {
 	up := benchUpstream(b)
+	g, tok := benchGateway(b, up.URL)
+	benchLoad(b, g.URL+testenv.FilesPath, tok)
+}
+
+// benchGateway starts the gateway the PF-1 benchmarks measure, in front of
+// upstream, and returns it with a day-long access token for alice. The
+// MCP rate limits stay on (each request still pays their check) at rates
+// one user's benchmark load never reaches.
+func benchGateway(b *testing.B, upstream string) (*testenv.Gateway, string) {
 	g := testenv.New(b, testenv.Options{AuditOutput: io.Discard, Mutate: func(c *config.Config) {
-		c.Upstreams[0].URL = up.URL
+		c.Upstreams[0].URL = upstream
 		c.Logging.Level = "error"
 		c.Signing.AccessTokenTTL = config.Duration(24 * time.Hour)
+		c.RateLimits.MCPUser = config.RateLimit{Rate: "1000000/s", Burst: 1000000}
+		c.RateLimits.MCPUserTool = config.RateLimit{Rate: "1000000/s", Burst: 1000000}
 	}})
 	_, rep := g.Tokens(g.NewBrowser(), testenv.PublicClient, g.URL+testenv.FilesPath, testenv.Alice)
-	benchLoad(b, g.URL+testenv.FilesPath, rep.Get("access_token"))
+	return g, rep.Get("access_token")
 }
 
 // benchLoad runs the PF-1 load against target: 32 concurrent clients,
@@ -336,13 +347,7 @@ func BenchmarkOverhead(b *testing.B) {
 		FlushInterval: -1,
 		Transport:     poolTransport(),
 	}
-	g := testenv.New(b, testenv.Options{AuditOutput: io.Discard, Mutate: func(c *config.Config) {
-		c.Upstreams[0].URL = up.URL
-		c.Logging.Level = "error"
-		c.Signing.AccessTokenTTL = config.Duration(24 * time.Hour)
-	}})
-	_, rep := g.Tokens(g.NewBrowser(), testenv.PublicClient, g.URL+testenv.FilesPath, testenv.Alice)
-	tok := rep.Get("access_token")
+	g, tok := benchGateway(b, up.URL)
 	for _, c := range []struct {
 		name string
 		h    http.Handler
@@ -384,12 +389,7 @@ func BenchmarkPF1(b *testing.B) {
 		Transport:     poolTransport(),
 	})
 	b.Cleanup(ref.Close)
-	g := testenv.New(b, testenv.Options{AuditOutput: io.Discard, Mutate: func(c *config.Config) {
-		c.Upstreams[0].URL = up.URL
-		c.Logging.Level = "error"
-		c.Signing.AccessTokenTTL = config.Duration(24 * time.Hour)
-	}})
-	_, rep := g.Tokens(g.NewBrowser(), testenv.PublicClient, g.URL+testenv.FilesPath, testenv.Alice)
+	g, tok := benchGateway(b, up.URL)
 	sides := [2]struct {
 		name, url, tok string
 		elapsed        time.Duration
@@ -397,7 +397,7 @@ func BenchmarkPF1(b *testing.B) {
 		lat            []time.Duration
 	}{
 		{name: "reference", url: ref.URL + testenv.FilesPath, tok: "not-checked"},
-		{name: "mcpgate", url: g.URL + testenv.FilesPath, tok: rep.Get("access_token")},
+		{name: "mcpgate", url: g.URL + testenv.FilesPath, tok: tok},
 	}
 	client := &http.Client{Transport: poolTransport()}
 	b.Cleanup(client.CloseIdleConnections)

@@ -19,6 +19,7 @@ const (
 	codeTooLarge     = -32005 // request body over the limit
 	codeTimeout      = -32006 // upstream did not answer in time
 	codeUnavailable  = -32007 // token verification or the upstream is unavailable
+	codeRateLimited  = -32008 // over a rate limit or the per-user stream cap (429)
 )
 
 type rpcError struct {

@@ -75,6 +75,9 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !rt.authorize(w, r, pr, in) {
 		return
 	}
+	if !rt.withinLimits(w, r, pr, in) {
+		return
+	}
 	st := &forwardState{principal: pr, body: body, lists: hasListRequest(in), id: singleID(in)}
 	if !rt.unbindSession(w, r, st, st.id) {
 		return
@@ -136,6 +139,29 @@ func (rt *route) watch(ctx context.Context, method, token string, pr Principal) 
 		stopClosing()
 		cancel()
 	}
+}
+
+// withinLimits applies the MCP rate limits (SPEC RL-1) after policy, so
+// only calls the policy allowed count: per user on every request, and per
+// user and tool on each tools/call in the body. Over a limit the client
+// gets 429 with Retry-After and the RateLimit headers (set by the Guard,
+// which also counts and audits the refusal) and a JSON-RPC error.
+func (rt *route) withinLimits(w http.ResponseWriter, r *http.Request, pr Principal, in jsonrpc.Inspection) bool {
+	g := rt.p.opts.Limits
+	if g == nil {
+		return true
+	}
+	var tools []string
+	for _, m := range in.Messages {
+		if m.Kind != jsonrpc.KindResponse && m.Method == policy.KindTool {
+			tools = append(tools, m.Name)
+		}
+	}
+	if g.AllowMCP(w, r, rt.up.Name, pr.Subject, tools) {
+		return true
+	}
+	writeRPCError(w, r, http.StatusTooManyRequests, singleID(in), codeRateLimited, "rate limit exceeded")
+	return false
 }
 
 // upgrade reports whether the request asks to switch protocols.

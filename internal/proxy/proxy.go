@@ -15,6 +15,7 @@ import (
 	"github.com/mcpgate/mcpgate/internal/audit"
 	"github.com/mcpgate/mcpgate/internal/config"
 	"github.com/mcpgate/mcpgate/internal/policy"
+	"github.com/mcpgate/mcpgate/internal/ratelimit"
 	"github.com/mcpgate/mcpgate/internal/seal"
 )
 
@@ -59,9 +60,12 @@ type Options struct {
 	// MaxStreamsPerUser caps one user's open GET streams over all routes
 	// (server.max_streams_per_user); 0 means the default.
 	MaxStreamsPerUser int
-	Audit             func(context.Context, audit.Event)
-	Log               *slog.Logger
-	Now               func() time.Time
+	// Limits applies the per-user and per-user-and-tool MCP rate limits
+	// (SPEC RL-1); nil applies none.
+	Limits *ratelimit.Guard
+	Audit  func(context.Context, audit.Event)
+	Log    *slog.Logger
+	Now    func() time.Time
 }
 
 // Proxy serves every upstream route and its protected resource metadata.

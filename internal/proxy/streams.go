@@ -10,9 +10,6 @@ import (
 	"github.com/mcpgate/mcpgate/internal/config"
 )
 
-// codeTooManyStreams answers a GET stream over the per-user cap.
-const codeTooManyStreams = -32008
-
 // streamRetryAfter is the Retry-After of that answer, in seconds: a slot
 // frees when one of the user's streams ends, which the gateway cannot
 // predict; a client that reconnects in a loop is slowed to this pace.
@@ -113,5 +110,5 @@ func (rt *route) tooManyStreams(w http.ResponseWriter, r *http.Request) {
 	rt.p.record(r, audit.Event{Type: audit.RateLimitExceeded, Risk: 40, User: pr.Subject, Client: pr.ClientID,
 		Details: map[string]any{"endpoint": "mcp", "upstream": rt.up.Name, "limit": "streams_per_user", "max": rt.p.streams.max}})
 	w.Header().Set("Retry-After", streamRetryAfter)
-	writeRPCError(w, r, http.StatusTooManyRequests, nil, codeTooManyStreams, "too many open streams")
+	writeRPCError(w, r, http.StatusTooManyRequests, nil, codeRateLimited, "too many open streams")
 }

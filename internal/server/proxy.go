@@ -42,15 +42,11 @@ func (s *Server) buildProxy() (*proxy.Proxy, []io.Closer, error) {
 		}
 		ups = append(ups, up)
 	}
-	// TODO(ratelimit, SPEC RL-1): the MCP limits (rate_limits.mcp_user and
-	// mcp_user_tool) are built in s.limits but not yet applied: the proxy
-	// pipeline calls s.limits.AllowMCP after its policy step once
-	// proxy.Options carries the Guard (Limits: s.limits); see
-	// ratelimit.Guard.AllowMCP.
 	p, err := proxy.New(proxy.Options{
 		PublicURL: s.cfg.PublicURL, AllowedOrigins: s.cfg.AllowedOrigins, Upstreams: ups,
 		Seal: s.seal, Assertions: s.auth.keys, Audit: s.record, MaxStreamsPerUser: s.cfg.Server.MaxStreamsPerUser,
-		Log: s.log.With("component", "proxy"), Now: s.opts.Now,
+		Limits: s.limits,
+		Log:    s.log.With("component", "proxy"), Now: s.opts.Now,
 	})
 	if err != nil {
 		return fail(err)

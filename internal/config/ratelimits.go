@@ -43,8 +43,8 @@ type RateLimits struct {
 	// TokenIP limits /oauth/token per client address. Default rate 10/s,
 	// burst 100.
 	TokenIP RateLimit `yaml:"token_ip"`
-	// TokenClient limits /oauth/token per authenticated client. Default
-	// rate 50/s, burst 500.
+	// TokenClient limits /oauth/token per authenticated client (a public
+	// client per client and address). Default rate 50/s, burst 500.
 	TokenClient RateLimit `yaml:"token_client"`
 	// RegisterIP limits /oauth/register per client address. Default rate
 	// 1/6m, burst 10.

@@ -206,6 +206,35 @@ func TestTokenRateLimitPerClient(t *testing.T) {
 	testenv.RequireOAuthError(t, r, http.StatusBadRequest, "invalid_grant")
 }
 
+// TestPublicClientQuotaIsPerAddress: the attack is an address that knows
+// a public client's ID (any public or CIMD client: the ID is no secret)
+// and spends that client's token quota so its real users are refused.
+// A public client is counted per client and address, so the attacker
+// only exhausts its own bucket; a user of the same client elsewhere is
+// still served.
+func TestPublicClientQuotaIsPerAddress(t *testing.T) {
+	g := testenv.New(t, testenv.Options{Driver: "memory", Mutate: func(c *config.Config) {
+		c.TrustedProxies = []string{"127.0.0.1"}
+		c.RateLimits.TokenClient = config.RateLimit{Rate: "1/h", Burst: 3}
+	}})
+	bad := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"nope"}}
+	const attacker = "198.51.100.66"
+	for range 3 {
+		r := tokenFrom(g, attacker, bad, testenv.PublicClient, "")
+		testenv.RequireOAuthError(t, r, http.StatusBadRequest, "invalid_grant")
+	}
+	r := tokenFrom(g, attacker, bad, testenv.PublicClient, "")
+	requireTooMany(t, r, "3600", `"token_client";q=3;w=10800`, `"token_client";r=0;t=10800`)
+	e := g.RequireAudit(t, "rate_limit_exceeded", "limit", "token_client", 40)
+	if e.Client != testenv.PublicClient || e.IP != attacker || e.Details["key"] != "client_ip" {
+		t.Fatalf("audit event %+v", e)
+	}
+	for i := range 3 {
+		r := tokenFrom(g, fmt.Sprintf("192.0.2.%d", i+1), bad, testenv.PublicClient, "")
+		testenv.RequireOAuthError(t, r, http.StatusBadRequest, "invalid_grant")
+	}
+}
+
 // TestInstancesShareRateLimits: SPEC RL-1 acceptance. Two gateways share
 // one Redis (and nothing else): an address and a client over their
 // limits on one instance are refused by the other as well.

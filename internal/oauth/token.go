@@ -52,8 +52,9 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 // Two rate limits apply (SPEC RL-1): per client address first, before the
 // body is even read; per client only once the client has authenticated,
 // so nobody can use up a confidential client's quota by naming it without
-// its secret. (A public client authenticates by its ID alone, so its
-// quota is shared by whoever uses that ID: token_client is generous.)
+// its secret. A public client authenticates by its ID alone, which anyone
+// can send, so its quota is counted per client and address: one attacker
+// cannot use up the quota of everyone behind a shared public client.
 func (p *Provider) tokenRequest(w http.ResponseWriter, r *http.Request) (string, Client, grantHandler, *Error) {
 	if e := p.limitJSON(w, r, "token", p.Limits.TokenIP, ratelimit.ByIP(r)); e != nil {
 		return "", Client{}, nil, e
@@ -70,7 +71,11 @@ func (p *Provider) tokenRequest(w http.ResponseWriter, r *http.Request) (string,
 	if e != nil {
 		return "", Client{}, nil, e
 	}
-	if e := p.limitJSON(w, r, "token", p.Limits.TokenClient, ratelimit.ByClient(c.ID)); e != nil {
+	key := ratelimit.ByClient(c.ID)
+	if c.Public() {
+		key = ratelimit.ByClientIP(c.ID, r)
+	}
+	if e := p.limitJSON(w, r, "token", p.Limits.TokenClient, key); e != nil {
 		return "", Client{}, nil, e
 	}
 	grantType := r.PostForm.Get("grant_type")

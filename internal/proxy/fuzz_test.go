@@ -94,6 +94,9 @@ func FuzzProxyInspect(f *testing.F) {
 		c.Upstreams[0].URL = up.URL
 		c.Logging.Level = "error"
 		c.Signing.AccessTokenTTL = config.Duration(24 * time.Hour) // outlasts any fuzzing session
+		// Fuzzing sends far more than a user's default budget; a 429
+		// would hide what the oracle checks. TestMCPRateLimits owns limits.
+		liftMCPLimits(c)
 	}})
 	_, rep := g.Tokens(g.NewBrowser(), testenv.PublicClient, g.URL+testenv.FilesPath, testenv.Alice)
 	tok := rep.Get("access_token")

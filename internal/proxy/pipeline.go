@@ -282,9 +282,13 @@ func (rt *route) inspect(w http.ResponseWriter, r *http.Request) ([]byte, jsonrp
 // allocation: a client that sends more or less than it declared is read
 // as io.ReadAll would read it, and the caller's MaxBytesReader bounds it.
 func readBody(r io.Reader, sizeHint int64) ([]byte, error) {
+	// The hint is the client's Content-Length: trust it for sizing only up
+	// to 64 KiB, or a client could make every request reserve max_body
+	// before it sends a byte.
 	if sizeHint <= 0 {
 		sizeHint = 512
 	}
+	sizeHint = min(sizeHint, 64<<10)
 	b := make([]byte, 0, sizeHint+1) // +1: the read that sees EOF needs room
 	for {
 		n, err := r.Read(b[len(b):cap(b)])

@@ -62,15 +62,18 @@ const auditKeys = 10_000
 // proceed. When it may not, Allow has set Retry-After, RateLimit-Policy
 // and RateLimit (SetHeaders), counted the refusal and recorded a
 // rate_limit_exceeded event; the caller answers 429 with its own error
-// body, and does nothing else. endpoint names the route in the event.
+// body, and does nothing else. A request whose context has ended before
+// the check could be made is refused too, without headers or event. endpoint names the route in the event.
 func (g *Guard) Allow(w http.ResponseWriter, r *http.Request, endpoint string, l Limit, k Key) bool {
 	res, err := g.Limiter.Allow(r.Context(), l, k.String())
 	if err != nil {
 		// Failover hides backend failures and Memory has none, so only
-		// a request that is already gone (its context ended) gets here:
-		// nothing is left to protect or to answer.
+		// a request that is already gone (its context ended) gets here.
+		// Refuse it: a client that hangs up straight after sending must
+		// not get its work done uncounted. Nobody reads the answer, so it
+		// is neither counted nor audited as a refusal.
 		g.log().DebugContext(r.Context(), "rate limit check abandoned", "limit", l.Name, "err", err)
-		return true
+		return false
 	}
 	if res.Allowed {
 		return true

@@ -163,3 +163,33 @@ func TestKeysBounded(t *testing.T) {
 		t.Fatal("a user and a client of the same name share a key")
 	}
 }
+
+// gone is a Limiter whose store answers only after the request's context
+// has ended, as a Failover does when the client hangs up mid-check.
+type gone struct{}
+
+func (gone) Allow(ctx context.Context, _ ratelimit.Limit, _ string) (ratelimit.Result, error) {
+	<-ctx.Done()
+	return ratelimit.Result{}, ctx.Err()
+}
+
+// The attack: send a request and hang up at once, so the limit check
+// fails on the ended context. That must not let the request through
+// uncounted; it is refused, without a 429's headers, metric or audit
+// event (nobody is there to read them).
+func TestGuardRefusesAbandonedRequest(t *testing.T) {
+	c := clock.New(time.Unix(1_800_000_000, 0))
+	rec := &recorder{}
+	g := newGuard(c, rec)
+	g.Limiter = &ratelimit.Failover{Primary: gone{}, Fallback: &ratelimit.Memory{Now: c.Now}, Now: c.Now}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	w := httptest.NewRecorder()
+	r := httptest.NewRequest(http.MethodPost, "/mcp/files", nil).WithContext(ctx)
+	if g.AllowMCP(w, r, "files", "local:alice", []string{"search"}) {
+		t.Fatal("a request whose context ended passed the limit check uncounted")
+	}
+	if w.Header().Get("RateLimit-Policy") != "" || len(rec.events) != 0 || len(rec.limited) != 0 {
+		t.Fatalf("an abandoned request was answered as a refusal: headers %v, events %v, counted %v", w.Header(), rec.events, rec.limited)
+	}
+}

@@ -15,12 +15,13 @@ type KeyKind string
 const (
 	KindIP       KeyKind = "ip"        // client address; IPv6 by /64
 	KindClient   KeyKind = "client"    // OAuth client ID
+	KindClientIP KeyKind = "client_ip" // public OAuth client ID and client address
 	KindUser     KeyKind = "user"      // subject, "<provider>:<sub>"
 	KindUserTool KeyKind = "user_tool" // subject and tool name
 )
 
 // Key is what one request is counted under. Build it with ByIP, ByClient,
-// ByUser or ByUserTool.
+// ByClientIP, ByUser or ByUserTool.
 type Key struct {
 	Kind KeyKind
 	// Client, User and Tool are set for the kinds that count by them, for
@@ -40,6 +41,15 @@ func ByIP(r *http.Request) Key {
 // ByClient counts by OAuth client ID.
 func ByClient(clientID string) Key {
 	return Key{Kind: KindClient, Client: clientID, value: clientID}
+}
+
+// ByClientIP counts by OAuth client ID and client address together, for
+// public clients: their ID is no secret (a CIMD client's ID is a public
+// URL), so counting by the ID alone would let anyone spend the quota of
+// every user of, say, a popular desktop client. The NUL cannot occur in
+// a client ID.
+func ByClientIP(clientID string, r *http.Request) Key {
+	return Key{Kind: KindClientIP, Client: clientID, value: clientID + "\x00" + clientip.Key(clientip.From(r))}
 }
 
 // ByUser counts by subject.

@@ -32,6 +32,7 @@ type certReloader struct {
 	mu      sync.Mutex
 	cert    *tls.Certificate
 	stamp   [2]fileStamp // of the files when last loaded or tried
+	failing bool         // the last load failed
 	checked time.Time
 }
 
@@ -78,20 +79,26 @@ func (c *certReloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, e
 
 func (c *certReloader) reloadIfChanged() {
 	st := c.stamps()
-	if st == c.stamp {
+	changed := st != c.stamp
+	if !changed && !c.failing {
 		return
 	}
-	// The stamp is recorded even when the load fails: the pair is tried
-	// again on its next change (the missing half of a renewal arriving),
-	// not logged again every interval.
+	// While the last load failed the pair is tried at every check, not
+	// only on its next change: the missing half of a renewal can arrive
+	// with the same size and modification time (coarse timestamps), and
+	// waiting for a change would then serve the old certificate until it
+	// expires. The error is logged once per change, not every interval.
 	c.stamp = st
 	cert, err := config.LoadKeyPair(c.certFile, c.keyFile)
 	if err != nil {
-		c.log.Error("tls: the changed certificate or key does not load; still serving the previous certificate",
-			"cert_file", c.certFile, "key_file", c.keyFile, "err", err)
+		if changed {
+			c.log.Error("tls: the changed certificate or key does not load; still serving the previous certificate",
+				"cert_file", c.certFile, "key_file", c.keyFile, "err", err)
+		}
+		c.failing = true
 		return
 	}
-	c.cert = &cert
+	c.cert, c.failing = &cert, false
 	attrs := []any{"cert_file", c.certFile}
 	if cert.Leaf != nil {
 		attrs = append(attrs, "not_after", cert.Leaf.NotAfter)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"time"
 )
 
 // Identity is a user as a provider vouches for them.
@@ -86,7 +87,33 @@ type RefreshConnector interface {
 	Refresh(ctx context.Context, id Identity) (Identity, error)
 }
 
+// TokenConnector keeps the user's tokens at the provider in ConnectorData
+// (SPEC ID-5), so an upstream with user_token credentials can be sent the
+// user's own access token (oidc, github).
+//
+// Its Refresh (RefreshConnector) renews them: it redeems the stored refresh
+// token, which many providers rotate (the old one dies on use). Two
+// refreshes of one user's data at once would therefore kill the user's
+// grant at the provider, so every caller of Refresh on a TokenConnector
+// goes through internal/usertoken, which runs one refresh at a time per
+// user and provider across all instances and stores the result.
+type TokenConnector interface {
+	RefreshConnector
+	// ConfigHash identifies the configuration that issues the tokens
+	// (issuer or API URL, client ID). Data stored under another hash was
+	// issued to another configuration and is never sent upstream.
+	ConfigHash() []byte
+	// AccessToken reads the access token in data and its expiry (zero when
+	// the provider gave none). ErrNoToken when data holds none.
+	AccessToken(data []byte) (token string, expiry time.Time, err error)
+	// RevokeTokens revokes data's tokens at the provider (kill switch).
+	// errors.ErrUnsupported when the provider has no revocation.
+	RevokeTokens(ctx context.Context, data []byte) error
+}
+
 var (
+	// ErrNoToken: the connector data holds no upstream access token.
+	ErrNoToken = errors.New("login: no upstream token")
 	// ErrBadCredentials: the username or password is wrong. One error for
 	// both, so a response never reveals which usernames exist.
 	ErrBadCredentials = errors.New("login: invalid username or password")

@@ -63,47 +63,47 @@ func (r *Registry) Instrument(route string, h http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &StatusWriter{ResponseWriter: w}
 		h.ServeHTTP(sw, req)
 		duration.Observe(time.Since(start).Seconds())
-		count(sw.code())
+		count(sw.Code())
 	})
 }
 
-// statusWriter remembers the status code the handler sent. Flush and
-// Unwrap keep streaming (SSE) and http.ResponseController working
-// through it.
-type statusWriter struct {
+// StatusWriter remembers the status code the handler sent, for metrics
+// and the access log. Flush and Unwrap keep streaming (SSE) and
+// http.ResponseController working through it.
+type StatusWriter struct {
 	http.ResponseWriter
 	status int
 }
 
-func (w *statusWriter) WriteHeader(code int) {
+func (w *StatusWriter) WriteHeader(code int) {
 	if w.status == 0 && code >= 200 { // 1xx are interim, not the answer
 		w.status = code
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
-func (w *statusWriter) Write(b []byte) (int, error) {
+func (w *StatusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
 	return w.ResponseWriter.Write(b)
 }
 
-func (w *statusWriter) Flush() {
+func (w *StatusWriter) Flush() {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
 	http.NewResponseController(w.ResponseWriter).Flush()
 }
 
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (w *StatusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// code is the status the client got: 200 when the handler wrote nothing.
+// Code is the status the client got: 200 when the handler wrote nothing.
 // The code label's values are bounded by the codes handlers write.
-func (w *statusWriter) code() int {
+func (w *StatusWriter) Code() int {
 	if w.status == 0 {
 		return http.StatusOK
 	}

@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/mcpgate/mcpgate/internal/metrics"
 	"github.com/mcpgate/mcpgate/internal/reqid"
 )
 
@@ -35,35 +36,6 @@ func withRequestID(next http.Handler) http.Handler {
 // RequestID returns the ID withRequestID assigned, or "".
 func RequestID(ctx context.Context) string { return reqid.From(ctx) }
 
-// statusRecorder remembers the status code for the access log. It forwards
-// Flush so streaming handlers keep working through it.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	return r.ResponseWriter.Write(b)
-}
-
-func (r *statusRecorder) Flush() {
-	if f, ok := r.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
-
 // logRequests writes one access-log line per request. It logs the path but
 // never the query string, which may carry codes or state.
 func (s *Server) logRequests(next http.Handler) http.Handler {
@@ -75,13 +47,13 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			return
 		}
 		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := &metrics.StatusWriter{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
 		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("request_id", RequestID(r.Context())),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
-			slog.Int("status", rec.status),
+			slog.Int("status", rec.Code()),
 			slog.Duration("duration", time.Since(start)))
 	})
 }

@@ -119,4 +119,12 @@ var (
 	ErrBadCredentials = errors.New("login: invalid username or password")
 	// ErrUserGone: the provider no longer vouches for the user.
 	ErrUserGone = errors.New("login: user no longer exists or is disabled")
+	// ErrNotAllowed: the provider authenticated the user, but the
+	// provider's configuration does not admit them (GitHub allowed_orgs /
+	// allowed_teams). The login ends on a 403 page, never on a grant.
+	ErrNotAllowed = errors.New("login: user is not allowed by this provider's configuration")
+	// ErrProviderUnavailable: the provider could not be reached or answered
+	// with a server error. Not a verdict on the user: a login shows a
+	// "try again later" page, a re-check keeps the grant.
+	ErrProviderUnavailable = errors.New("login: identity provider unavailable")
 )

@@ -12,6 +12,7 @@ const (
 	DefaultMaxHeaderBytes = 32 << 10
 	DefaultSQLiteDSN      = "mcpgate.db"
 	DefaultGitHubAPIURL   = "https://api.github.com"
+	DefaultGitHubWebURL   = "https://github.com"
 
 	DefaultSigningAlgorithm = "ES256"
 	// ScopeOfflineAccess asks for refresh tokens (OpenID Connect Core 1.0
@@ -113,6 +114,10 @@ func (p *IdentityProvider) applyDefaults() {
 		setDefault(&p.GroupsClaim, "groups")
 	case "github":
 		setDefault(&p.APIURL, DefaultGitHubAPIURL)
+		setDefault(&p.WebURL, gitHubWebURL(p.APIURL))
+		if len(p.Scopes) == 0 {
+			p.Scopes = []string{"read:user", "user:email", "read:org"}
+		}
 	}
 }
 

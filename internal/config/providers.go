@@ -5,6 +5,7 @@ import (
 	"net/mail"
 	"regexp"
 	"slices"
+	"strings"
 )
 
 // providerIDRE: the ID prefixes every subject ("<id>:<subject>", SPEC AS-5)
@@ -67,6 +68,19 @@ func (p IdentityProvider) checkOIDC(ps *Problems, path string) {
 
 var githubTeamRE = regexp.MustCompile(`^[^/\s]+/[^/\s]+$`)
 
+// gitHubWebURL is web_url's default: GitHub's own for its API, and the
+// server's root for a GitHub Enterprise Server API (<root>/api/v3); ""
+// when neither applies (the operator must say).
+func gitHubWebURL(apiURL string) string {
+	switch u := strings.TrimSuffix(apiURL, "/"); {
+	case u == DefaultGitHubAPIURL:
+		return DefaultGitHubWebURL
+	case strings.HasSuffix(u, "/api/v3"):
+		return strings.TrimSuffix(u, "/api/v3")
+	}
+	return ""
+}
+
 func (p IdentityProvider) checkGitHub(ps *Problems, path string) {
 	p.checkClient(ps, path)
 	checkScopes(ps, field(path, "scopes"), p.Scopes)
@@ -74,6 +88,16 @@ func (p IdentityProvider) checkGitHub(ps *Problems, path string) {
 		ps.add(field(path, "api_url"), "required")
 	} else if msg := urlProblem(p.APIURL, true); msg != "" {
 		ps.add(field(path, "api_url"), msg)
+	}
+	if p.WebURL == "" && urlProblem(p.APIURL, true) == "" {
+		ps.add(field(path, "web_url"), `required when api_url is neither the default nor a GitHub Enterprise Server URL ending in "/api/v3"`)
+	} else if msg := issuerProblem(p.WebURL); p.WebURL != "" && msg != "" {
+		ps.add(field(path, "web_url"), msg)
+	}
+	for i, o := range p.AllowedOrgs {
+		if o == "" || strings.ContainsAny(o, "/ \t") {
+			ps.add(index(field(path, "allowed_orgs"), i), fmt.Sprintf("%q is not an organisation login", o))
+		}
 	}
 	for i, t := range p.AllowedTeams {
 		if !githubTeamRE.MatchString(t) {
@@ -128,7 +152,7 @@ func validEmail(s string) bool {
 // providerFields lists the keys each provider type uses.
 var providerFields = map[string][]string{
 	"oidc":   {"issuer", "client_id", "client_secret", "client_secret_file", "scopes", "groups_claim"},
-	"github": {"client_id", "client_secret", "client_secret_file", "scopes", "allowed_orgs", "allowed_teams", "api_url"},
+	"github": {"client_id", "client_secret", "client_secret_file", "scopes", "allowed_orgs", "allowed_teams", "api_url", "web_url"},
 	"local":  {"users"},
 }
 
@@ -149,6 +173,7 @@ func (p IdentityProvider) checkUnused(ps *Problems, path string) {
 		{"allowed_orgs", len(p.AllowedOrgs) > 0},
 		{"allowed_teams", len(p.AllowedTeams) > 0},
 		{"api_url", p.APIURL != ""},
+		{"web_url", p.WebURL != ""},
 		{"users", len(p.Users) > 0},
 	} {
 		if f.set && !slices.Contains(providerFields[p.Type], f.key) {

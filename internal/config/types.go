@@ -167,6 +167,11 @@ type IdentityProvider struct {
 	// APIURL is GitHub's API base (GitHub Enterprise). Default
 	// https://api.github.com.
 	APIURL string `yaml:"api_url"`
+	// WebURL is the GitHub base serving /login/oauth/authorize and
+	// /login/oauth/access_token (github only). Default https://github.com
+	// when APIURL is the default, and APIURL without its "/api/v3" suffix
+	// for GitHub Enterprise Server; required otherwise.
+	WebURL string `yaml:"web_url"`
 	// Users are the accounts of a local provider (local only, required there).
 	Users []LocalUser `yaml:"users"`
 }

@@ -8,8 +8,8 @@ import (
 )
 
 // Build makes a connector for every configured provider, keyed by ID. It
-// reports every provider's problems at once. Only local connectors exist
-// in this version; oidc and github come with the Identity providers issue.
+// reports every provider's problems at once. oidc comes with the Identity
+// providers issue.
 func Build(providers []config.IdentityProvider) (map[string]Connector, error) {
 	out := make(map[string]Connector, len(providers))
 	seen := map[string]bool{}
@@ -37,7 +37,13 @@ func build(p config.IdentityProvider) (Connector, error) {
 	switch p.Type {
 	case "local":
 		return NewLocal(p)
-	case "oidc", "github":
+	case "github":
+		g, err := NewGitHub(p)
+		if err != nil {
+			return nil, err // not a typed nil in the interface
+		}
+		return g, nil
+	case "oidc":
 		return nil, fmt.Errorf("provider %q: type %s is not supported by this version yet", p.ID, p.Type)
 	default:
 		return nil, fmt.Errorf("provider %q: unknown type %q", p.ID, p.Type)

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"os"
 	"slices"
 	"testing"
 )
@@ -62,5 +63,44 @@ func TestWebURLOnlyForGitHub(t *testing.T) {
 	errors.As(c.Validate(), &ps)
 	if !hasPath(ps, "identity_providers[0].web_url") {
 		t.Errorf("problems = %v", ps)
+	}
+}
+
+// TestGitHubExamples loads examples/github.yaml and the YAML blocks of
+// docs/github.md, so neither drifts into a config that fails to load.
+func TestGitHubExamples(t *testing.T) {
+	env := func(name string) (string, bool) {
+		v, ok := map[string]string{
+			"SEAL_K1":              testEnv["SEAL_K1"],
+			"GITHUB_CLIENT_ID":     "Iv1.abcdef",
+			"GITHUB_CLIENT_SECRET": "github-client-secret",
+		}[name]
+		return v, ok
+	}
+	data, err := os.ReadFile("../../examples/github.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse(data, "../../examples", env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.IdentityProviders[0]
+	if p.Type != "github" || p.ClientSecret != "github-client-secret" || p.WebURL != DefaultGitHubWebURL ||
+		!slices.Equal(p.AllowedOrgs, []string{"acme"}) {
+		t.Errorf("provider = %+v", p)
+	}
+	doc, err := os.ReadFile("../../docs/github.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := yamlBlockRE.FindAllSubmatch(doc, -1)
+	if len(blocks) == 0 {
+		t.Fatal("no yaml blocks in docs/github.md")
+	}
+	for i, b := range blocks {
+		if _, err := Parse(b[1], "../../examples", env); err != nil {
+			t.Errorf("docs/github.md yaml block %d:\n%v", i, err)
+		}
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/mcpgate/mcpgate/internal/config"
 	"github.com/mcpgate/mcpgate/internal/testenv/clock"
 	"github.com/mcpgate/mcpgate/internal/testenv/fakegithub"
@@ -568,5 +570,50 @@ func TestBuildGitHub(t *testing.T) {
 	_, err = Build([]config.IdentityProvider{{ID: "gh", Type: "github", APIURL: "https://ghe.example/api"}})
 	if err == nil || !strings.Contains(err.Error(), `provider "gh"`) {
 		t.Errorf("Build without credentials or web_url: %v", err)
+	}
+}
+
+// TestGitHubExpiresIn: expires_in is read from a JSON answer and from
+// GitHub's default form-encoded one alike.
+func TestGitHubExpiresIn(t *testing.T) {
+	for _, tc := range []struct {
+		tok  *oauth2.Token
+		want int64
+	}{
+		{&oauth2.Token{ExpiresIn: 60}, 60},
+		{(&oauth2.Token{}).WithExtra(url.Values{"expires_in": {"28800"}}), 28800},
+		{(&oauth2.Token{}).WithExtra(map[string]any{"expires_in": float64(90)}), 90},
+		{(&oauth2.Token{}).WithExtra(url.Values{"expires_in": {"-5"}}), 0},
+		{(&oauth2.Token{}).WithExtra(url.Values{"expires_in": {"soon"}}), 0},
+		{&oauth2.Token{}, 0},
+	} {
+		if got := expiresIn(tc.tok); got != tc.want {
+			t.Errorf("expiresIn(%+v) = %d, want %d", tc.tok, got, tc.want)
+		}
+	}
+}
+
+// TestGitHubStatusError: which API answers are a verdict on the token,
+// which only mean GitHub cannot answer now.
+func TestGitHubStatusError(t *testing.T) {
+	req := httptest.NewRequest(http.MethodGet, "https://api.example/user/orgs", nil)
+	for _, tc := range []struct {
+		status      int
+		header      http.Header
+		gone, unavl bool
+	}{
+		{status: 200},
+		{status: 401, gone: true},
+		{status: 403},
+		{status: 403, header: http.Header{"X-Ratelimit-Remaining": {"0"}}, unavl: true},
+		{status: 429, unavl: true},
+		{status: 404},
+		{status: 500, unavl: true},
+		{status: 503, unavl: true},
+	} {
+		err := statusError(req, &http.Response{StatusCode: tc.status, Header: tc.header})
+		if (err == nil) != (tc.status == 200) || errors.Is(err, errGitHubUnauthorized) != tc.gone || errors.Is(err, ErrProviderUnavailable) != tc.unavl {
+			t.Errorf("status %d %v: err = %v", tc.status, tc.header, err)
+		}
 	}
 }

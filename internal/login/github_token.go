@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -50,13 +51,32 @@ func decodeGitHubData(b []byte) (githubData, error) {
 // compares it with.
 func (g *GitHub) dataFrom(tok *oauth2.Token) githubData {
 	d := githubData{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken}
-	switch {
-	case tok.ExpiresIn > 0:
-		d.Expiry = g.now().Add(time.Duration(tok.ExpiresIn) * time.Second).UTC()
+	switch secs := expiresIn(tok); {
+	case secs > 0:
+		d.Expiry = g.now().Add(time.Duration(secs) * time.Second).UTC()
 	case !tok.Expiry.IsZero():
 		d.Expiry = tok.Expiry.UTC()
 	}
 	return d
+}
+
+// expiresIn is the token response's expires_in in seconds, or 0. The
+// library fills Token.ExpiresIn only for a JSON answer; GitHub answers
+// form-encoded unless asked for JSON, so the raw field is read too.
+func expiresIn(tok *oauth2.Token) int64 {
+	if tok.ExpiresIn > 0 {
+		return tok.ExpiresIn
+	}
+	switch v := tok.Extra("expires_in").(type) {
+	case string:
+		n, _ := strconv.ParseInt(v, 10, 64)
+		return max(n, 0)
+	case int64:
+		return max(v, 0)
+	case float64:
+		return max(int64(v), 0)
+	}
+	return 0
 }
 
 // renew redeems the refresh token. GitHub rotates it: from here on only

@@ -215,11 +215,11 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 }
 
 // accessToken answers errors with 200 and an "error" member, as GitHub
-// does.
+// does (form-encoded unless JSON is asked for, see writeToken).
 func (s *Server) accessToken(w http.ResponseWriter, r *http.Request) {
 	if r.ParseForm() != nil || r.PostForm.Get("client_id") != ClientID ||
 		subtle.ConstantTimeCompare([]byte(r.PostForm.Get("client_secret")), []byte(ClientSecret)) != 1 {
-		writeJSON(w, http.StatusOK, map[string]string{"error": "incorrect_client_credentials"})
+		writeToken(w, r, map[string]any{"error": "incorrect_client_credentials"})
 		return
 	}
 	s.mu.Lock()
@@ -233,10 +233,10 @@ func (s *Server) accessToken(w http.ResponseWriter, r *http.Request) {
 		sum := sha256.Sum256([]byte(r.PostForm.Get("code_verifier")))
 		switch {
 		case !ok || g.redirectURI != r.PostForm.Get("redirect_uri"):
-			writeJSON(w, http.StatusOK, map[string]string{"error": "bad_verification_code"})
+			writeToken(w, r, map[string]any{"error": "bad_verification_code"})
 			return
 		case base64.RawURLEncoding.EncodeToString(sum[:]) != g.challenge:
-			writeJSON(w, http.StatusOK, map[string]string{"error": "invalid_grant", "error_description": "PKCE verification failed"})
+			writeToken(w, r, map[string]any{"error": "invalid_grant", "error_description": "PKCE verification failed"})
 			return
 		}
 		user = g.user
@@ -244,16 +244,16 @@ func (s *Server) accessToken(w http.ResponseWriter, r *http.Request) {
 		rt := r.PostForm.Get("refresh_token")
 		g, ok := s.tokens[rt]
 		if !ok || !g.refresh {
-			writeJSON(w, http.StatusOK, map[string]string{"error": "bad_refresh_token"})
+			writeToken(w, r, map[string]any{"error": "bad_refresh_token"})
 			return
 		}
 		delete(s.tokens, rt) // rotation: the old refresh token dies
 		user = g.user
 	default:
-		writeJSON(w, http.StatusOK, map[string]string{"error": "unsupported_grant_type"})
+		writeToken(w, r, map[string]any{"error": "unsupported_grant_type"})
 		return
 	}
-	writeJSON(w, http.StatusOK, s.issueLocked(user))
+	writeToken(w, r, s.issueLocked(user))
 }
 
 func (s *Server) issueLocked(user int64) map[string]any {
@@ -381,6 +381,21 @@ func (s *Server) revokeGrant(w http.ResponseWriter, r *http.Request) {
 	}
 	s.revoked = append(s.revoked, g.user)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// writeToken answers the token endpoint as GitHub does: JSON when asked
+// for it, form-encoded otherwise (golang.org/x/oauth2 asks for neither).
+func writeToken(w http.ResponseWriter, r *http.Request, v map[string]any) {
+	if strings.Contains(r.Header.Get("Accept"), "application/json") {
+		writeJSON(w, http.StatusOK, v)
+		return
+	}
+	form := url.Values{}
+	for k, x := range v {
+		form.Set(k, fmt.Sprint(x))
+	}
+	w.Header().Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	w.Write([]byte(form.Encode()))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

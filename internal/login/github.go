@@ -195,10 +195,16 @@ func (g *GitHub) Refresh(ctx context.Context, prev Identity) (Identity, error) {
 	}
 	renewed := false
 	if data.RefreshToken != "" && !data.Expiry.IsZero() && !g.now().Add(githubRefreshAhead).Before(data.Expiry) {
-		if data, err = g.renew(ctx, data); err != nil {
+		next, err := g.renew(ctx, data)
+		switch {
+		case err == nil:
+			data, renewed = next, true
+		case errors.Is(err, ErrProviderUnavailable) && g.now().Before(data.Expiry):
+			// The token endpoint is down but the access token still
+			// works: re-check with it, and renew on a later call.
+		default:
 			return Identity{}, err
 		}
-		renewed = true
 	}
 	id, err := g.identity(ctx, data.AccessToken)
 	switch {

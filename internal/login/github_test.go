@@ -360,7 +360,19 @@ func TestGitHubRefreshRenews(t *testing.T) {
 		t.Errorf("the rotated-out refresh token still worked: %v", err)
 	}
 
-	clk.Advance(8 * time.Hour)
+	// Token endpoint down, access token still valid: the re-check goes on
+	// with it and the data stays as it was.
+	clk.Advance(8*time.Hour - time.Minute)
+	f.Fail(fakegithub.FailToken)
+	same, err := g.Refresh(t.Context(), got)
+	if err != nil || string(same.ConnectorData) != string(got.ConnectorData) || same.Subject != "101" {
+		t.Fatalf("token endpoint down before expiry: %+v, %v", same, err)
+	}
+	clk.Advance(2 * time.Minute)
+	if _, err := g.Refresh(t.Context(), got); !errors.Is(err, ErrProviderUnavailable) {
+		t.Fatalf("token endpoint down after expiry: %v", err)
+	}
+
 	f.Fail(fakegithub.FailAPI)
 	got2, err := g.Refresh(t.Context(), got)
 	if !errors.Is(err, ErrProviderUnavailable) || got2.ConnectorData == nil || got2.Subject != "" {

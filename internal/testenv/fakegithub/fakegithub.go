@@ -53,9 +53,10 @@ type Email struct {
 type Failure int
 
 const (
-	FailNone Failure = iota
-	FailAll          // every endpoint
-	FailAPI          // the REST API only; OAuth endpoints still work
+	FailNone  Failure = iota
+	FailAll           // every endpoint
+	FailAPI           // the REST API only; OAuth endpoints still work
+	FailToken         // the token endpoint only
 )
 
 type codeGrant struct {
@@ -181,7 +182,8 @@ func (s *Server) record(next http.Handler) http.Handler {
 		s.requests = append(s.requests, r.Method+" "+r.URL.RequestURI())
 		f := s.failure
 		s.mu.Unlock()
-		if f == FailAll || (f == FailAPI && strings.HasPrefix(r.URL.Path, APIPrefix+"/")) {
+		if f == FailAll || (f == FailAPI && strings.HasPrefix(r.URL.Path, APIPrefix+"/")) ||
+			(f == FailToken && r.URL.Path == "/login/oauth/access_token") {
 			http.Error(w, `{"message":"Server Error"}`, http.StatusBadGateway)
 			return
 		}

@@ -22,8 +22,13 @@ const (
 	githubMaxPages = 50
 )
 
-// errGitHubUnauthorized: the API refused the token (401).
-var errGitHubUnauthorized = errors.New("github: token refused (401)")
+var (
+	// errGitHubUnauthorized: the API refused the token (401).
+	errGitHubUnauthorized = errors.New("github: token refused (401)")
+	// errGitHubNoAccess: the token may not read this (403 without an
+	// exhausted rate limit, or 404): a scope or permission not granted.
+	errGitHubNoAccess = errors.New("github: not accessible with this token")
+)
 
 // identity reads the user behind token: /user, the verified primary email
 // and the org and team memberships as groups.
@@ -108,8 +113,20 @@ func (g *GitHub) groups(ctx context.Context, token string) ([]string, error) {
 }
 
 // getPages reads every page of a list endpoint into *all, following the
-// Link header's next (RFC 8288).
+// Link header's next (RFC 8288). A list the token may not read (the user
+// did not grant user:email or read:org, a GitHub App lacks the
+// permission) is empty: the user then has no email or fewer groups, which
+// can only admit less.
 func getPages[T any](ctx context.Context, g *GitHub, token, path string, all *[]T) error {
+	err := getAllPages(ctx, g, token, path, all)
+	if errors.Is(err, errGitHubNoAccess) {
+		*all = nil
+		return nil
+	}
+	return err
+}
+
+func getAllPages[T any](ctx context.Context, g *GitHub, token, path string, all *[]T) error {
 	next := g.api + path + "?per_page=100"
 	for range githubMaxPages {
 		var page []T
@@ -200,7 +217,8 @@ func (g *GitHub) do(ctx context.Context, req *http.Request) (*http.Response, err
 
 // statusError maps an API status to the login error sentinels: 401 is a
 // refused token; 5xx, 429 and an exhausted rate limit say nothing about
-// the user (ErrProviderUnavailable).
+// the user (ErrProviderUnavailable); another 403, or a 404, is a resource
+// the token may not read.
 func statusError(req *http.Request, resp *http.Response) error {
 	st := resp.StatusCode
 	switch {
@@ -211,6 +229,8 @@ func statusError(req *http.Request, resp *http.Response) error {
 	case st >= 500, st == http.StatusTooManyRequests,
 		st == http.StatusForbidden && resp.Header.Get("X-RateLimit-Remaining") == "0":
 		return fmt.Errorf("%w: github: %s %s: status %d", ErrProviderUnavailable, req.Method, req.URL.Path, st)
+	case st == http.StatusForbidden, st == http.StatusNotFound:
+		return fmt.Errorf("%w: %s %s: status %d", errGitHubNoAccess, req.Method, req.URL.Path, st)
 	}
 	return fmt.Errorf("github: %s %s: status %d", req.Method, req.URL.Path, st)
 }

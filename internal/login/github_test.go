@@ -199,6 +199,26 @@ func TestGitHubEmailTrust(t *testing.T) {
 	}
 }
 
+// TestGitHubScopeNotGranted: lists the token may not read count as empty,
+// which only takes away: no email, fewer groups, refused by allowed_orgs.
+func TestGitHubScopeNotGranted(t *testing.T) {
+	g, f := newGitHubFake(t, nil)
+	f.Forbid("/user/emails", "/user/teams")
+	id, err := ghLogin(t, g, f, ghAlice.ID)
+	if err != nil || id.Email != "" || id.EmailVerified || !slices.Equal(id.Groups, []string{"acme", "other1", "other2"}) {
+		t.Errorf("identity = %+v, %v", id, err)
+	}
+	g, f = newGitHubFake(t, func(p *config.IdentityProvider) { p.AllowedOrgs = []string{"acme"} })
+	f.Forbid("/user/orgs", "/user/teams")
+	if _, err := ghLogin(t, g, f, ghAlice.ID); !errors.Is(err, ErrNotAllowed) {
+		t.Errorf("orgs unreadable: err = %v", err)
+	}
+	f.Forbid("/user")
+	if _, err := ghLogin(t, g, f, ghAlice.ID); err == nil {
+		t.Error("a login without /user succeeded")
+	}
+}
+
 // TestGitHubPKCEMismatch: a stolen code is useless without the verifier
 // (RFC 7636 §1), and the failed attempt burns it.
 func TestGitHubPKCEMismatch(t *testing.T) {
@@ -613,18 +633,20 @@ func TestGitHubStatusError(t *testing.T) {
 		status      int
 		header      http.Header
 		gone, unavl bool
+		noAccess    bool
 	}{
 		{status: 200},
 		{status: 401, gone: true},
-		{status: 403},
+		{status: 403, noAccess: true},
 		{status: 403, header: http.Header{"X-Ratelimit-Remaining": {"0"}}, unavl: true},
 		{status: 429, unavl: true},
-		{status: 404},
+		{status: 404, noAccess: true},
+		{status: 400},
 		{status: 500, unavl: true},
 		{status: 503, unavl: true},
 	} {
 		err := statusError(req, &http.Response{StatusCode: tc.status, Header: tc.header})
-		if (err == nil) != (tc.status == 200) || errors.Is(err, errGitHubUnauthorized) != tc.gone || errors.Is(err, ErrProviderUnavailable) != tc.unavl {
+		if (err == nil) != (tc.status == 200) || errors.Is(err, errGitHubUnauthorized) != tc.gone || errors.Is(err, ErrProviderUnavailable) != tc.unavl || errors.Is(err, errGitHubNoAccess) != tc.noAccess {
 			t.Errorf("status %d %v: err = %v", tc.status, tc.header, err)
 		}
 	}

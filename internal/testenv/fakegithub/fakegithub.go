@@ -84,6 +84,7 @@ type Server struct {
 	loginAs  int64
 	deny     bool
 	failure  Failure
+	forbid   []string
 	codes    map[string]codeGrant
 	tokens   map[string]tokenGrant
 	requests []string
@@ -145,6 +146,14 @@ func (s *Server) Fail(f Failure) {
 	s.failure = f
 }
 
+// Forbid makes these API paths ("/user/emails") answer 403, as for a
+// token without the scope; no arguments lifts it.
+func (s *Server) Forbid(paths ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.forbid = paths
+}
+
 // Requests returns "METHOD path?query" of every request so far.
 func (s *Server) Requests() []string {
 	s.mu.Lock()
@@ -181,7 +190,12 @@ func (s *Server) record(next http.Handler) http.Handler {
 		s.mu.Lock()
 		s.requests = append(s.requests, r.Method+" "+r.URL.RequestURI())
 		f := s.failure
+		forbidden := slices.Contains(s.forbid, strings.TrimPrefix(r.URL.Path, APIPrefix))
 		s.mu.Unlock()
+		if forbidden && strings.HasPrefix(r.URL.Path, APIPrefix+"/") {
+			writeJSON(w, http.StatusForbidden, map[string]string{"message": "Resource not accessible by integration"})
+			return
+		}
 		if f == FailAll || (f == FailAPI && strings.HasPrefix(r.URL.Path, APIPrefix+"/")) ||
 			(f == FailToken && r.URL.Path == "/login/oauth/access_token") {
 			http.Error(w, `{"message":"Server Error"}`, http.StatusBadGateway)

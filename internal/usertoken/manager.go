@@ -300,7 +300,12 @@ func (m *Manager) refreshLocked(ctx context.Context, c login.RefreshConnector, s
 	seen.ConnectorData = data
 	id, err := c.Refresh(ctx, seen)
 	if len(id.ConnectorData) > 0 && !bytes.Equal(id.ConnectorData, data) {
-		if serr := m.replace(ctx, subject, provider, rec, id.ConnectorData); serr != nil {
+		store := func() error { return m.replace(ctx, subject, provider, rec, id.ConnectorData) }
+		if len(rec.Sealed) == 0 {
+			// Nothing was stored: the connector's first data for the user.
+			store = func() error { return m.Keep(ctx, subject, provider, id.ConnectorData) }
+		}
+		if serr := store(); serr != nil {
 			return id, errors.Join(err, serr)
 		}
 	}
@@ -375,7 +380,8 @@ func (m *Manager) Recheck(ctx context.Context, subject, provider string, seen lo
 // flight cannot mint tokens after the revocation. It returns how many
 // providers revoked, and the failures joined; a provider without
 // revocation (errors.ErrUnsupported) is neither. The caller deletes the
-// stored data afterwards.
+// stored data afterwards (storage.DeleteUpstreamTokens), whatever this
+// returns: the gateway must never use the data again.
 func (m *Manager) Revoke(ctx context.Context, subject string) (int, error) {
 	ids := make([]string, 0, len(m.conns))
 	for id := range m.conns {

@@ -434,3 +434,27 @@ func TestLeaseNameHidesSubject(t *testing.T) {
 		t.Fatalf("lease name %q", n)
 	}
 }
+
+// TestRecheckStoresFirstData: a re-check of a user with nothing stored
+// keeps what the connector returns (a record is created, not updated).
+func TestRecheckStoresFirstData(t *testing.T) {
+	clk := clock.New(t0)
+	st := memory.New()
+	m := newManager(t, st, clk, &firstDataConn{})
+	if _, err := m.Recheck(t.Context(), "first:bob", "first", login.Identity{}); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := m.Load(t.Context(), "first:bob", "first"); err != nil || string(data) != "first-data" {
+		t.Fatalf("stored %q, %v", data, err)
+	}
+}
+
+type firstDataConn struct{}
+
+func (*firstDataConn) ID() string          { return "first" }
+func (*firstDataConn) Type() string        { return "local" }
+func (*firstDataConn) DisplayName() string { return "first" }
+func (*firstDataConn) Refresh(_ context.Context, id login.Identity) (login.Identity, error) {
+	id.ConnectorData = []byte("first-data")
+	return id, nil
+}

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcpgate/mcpgate/internal/audit"
 	"github.com/mcpgate/mcpgate/internal/config"
 	"github.com/mcpgate/mcpgate/internal/login"
 	"github.com/mcpgate/mcpgate/internal/policy"
@@ -96,6 +97,7 @@ type userTokenEnv struct {
 	accepted atomic.Value
 	mu       sync.Mutex
 	got      []recorded
+	events   []audit.Event
 }
 
 const utSubject, utClient = "corp:alice", "client-1"
@@ -146,6 +148,7 @@ func newUserTokenEnv(t *testing.T) *userTokenEnv {
 	})
 	p, err := proxy.New(proxy.Options{
 		PublicURL: gw.URL, Seal: ring, UserTokens: e.users, Grants: e.ref,
+		Audit: func(_ context.Context, ev audit.Event) { e.mu.Lock(); e.events = append(e.events, ev); e.mu.Unlock() },
 		Upstreams: []proxy.Upstream{{
 			Config: config.Upstream{Name: "corp", Path: "/mcp/corp", URL: upstream.URL,
 				Credentials: config.Credentials{Type: "user_token", Header: "Authorization", Provider: "corp"}},
@@ -255,6 +258,13 @@ func TestUserToken401RefreshRetry(t *testing.T) {
 	if string(saw[1].Body) != toolsList || string(saw[0].Body) != toolsList {
 		t.Fatalf("retried body %q, first %q", saw[1].Body, saw[0].Body)
 	}
+	for i, req := range saw {
+		for k, vs := range req.Header {
+			if strings.Contains(strings.Join(vs, ","), "client-access-token") {
+				t.Errorf("request %d: the client's token reached the upstream in %s", i, k)
+			}
+		}
+	}
 	if n := e.idp.refreshes.Load(); n != 1 {
 		t.Fatalf("%d refreshes, want 1", n)
 	}
@@ -286,6 +296,12 @@ func TestUserTokenRefusedRevokesGrant(t *testing.T) {
 		t.Fatalf("upstream saw %d requests, want 1 (no retry without a new token)", len(e.upstreamSaw()))
 	}
 	e.requireGrant(false)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.events) != 1 || e.events[0].Type != audit.TokenRevoked || e.events[0].Session != e.family.ID ||
+		e.events[0].Details["reason"] != "upstream_grant_gone" {
+		t.Fatalf("audit events %+v; want one token_revoked for the family", e.events)
+	}
 }
 
 // TestUserTokenMissing: no stored upstream token: 401 invalid_token, so

@@ -34,7 +34,12 @@ func runSessions(ctx context.Context, env *cliEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "mcpgate sessions revoke: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(env.stdout, "revoked %s: %d grants, %d consents, %d browser sessions, %d upstream tokens; access tokens issued before now are rejected\n",
-		*user, res.Families, res.Consents, res.BrowserSessions, res.UpstreamTokens)
+	fmt.Fprintf(env.stdout, "revoked %s: %d grants, %d consents, %d browser sessions, %d upstream tokens (%d revoked at the provider); access tokens issued before now are rejected\n",
+		*user, res.Families, res.Consents, res.BrowserSessions, res.UpstreamTokens, res.UpstreamRevoked)
+	if res.UpstreamRevokeErr != nil {
+		// The stored tokens are deleted; tokens the provider did not
+		// revoke stay valid there until they expire.
+		fmt.Fprintf(env.stderr, "mcpgate sessions revoke: warning: revoking upstream tokens at the provider failed: %v\n", res.UpstreamRevokeErr)
+	}
 	return 0
 }

@@ -114,12 +114,11 @@ func (p *Provider) recheckSession(r *http.Request, sess storage.BrowserSession) 
 	if !known {
 		return sess, "provider_removed"
 	}
-	rc, ok := conn.(login.RefreshConnector)
-	if !ok {
+	if _, ok := conn.(login.RefreshConnector); !ok {
 		return sess, ""
 	}
 	seen := login.Identity{Groups: sess.Groups, Email: sess.Email, EmailVerified: sess.EmailVerified}
-	id, err := rc.Refresh(r.Context(), p.recheckIdentity(r.Context(), sess.Subject, sess.ProviderID, seen))
+	id, err := p.Users.Recheck(r.Context(), sess.Subject, sess.ProviderID, seen)
 	switch {
 	case errors.Is(err, login.ErrUserGone):
 		return sess, "user_gone"
@@ -127,9 +126,6 @@ func (p *Provider) recheckSession(r *http.Request, sess storage.BrowserSession) 
 		return sess, "user_check_failed"
 	case err != nil:
 		return sess, ""
-	}
-	if err := p.keepConnectorData(r.Context(), sess.Subject, sess.ProviderID, id.ConnectorData); err != nil {
-		p.Log.Warn("store connector data", "provider", sess.ProviderID, "err", err)
 	}
 	if !slices.Equal(id.Groups, sess.Groups) || id.Email != sess.Email || id.EmailVerified != sess.EmailVerified {
 		sess.Groups = slices.Clone(id.Groups)

@@ -276,7 +276,7 @@ func (p *Provider) completeLogin(w http.ResponseWriter, r *http.Request, req sto
 		p.showError(w, r, p.fail(r, "create browser session", err))
 		return
 	}
-	if err := p.keepConnectorData(r.Context(), sess.Subject, provider, id.ConnectorData); err != nil {
+	if err := p.Users.Keep(r.Context(), sess.Subject, provider, id.ConnectorData); err != nil {
 		p.showError(w, r, p.fail(r, "store connector data", err))
 		return
 	}

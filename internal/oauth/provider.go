@@ -18,6 +18,7 @@ import (
 	"github.com/mcpgate/mcpgate/internal/session"
 	"github.com/mcpgate/mcpgate/internal/storage"
 	"github.com/mcpgate/mcpgate/internal/tokens"
+	"github.com/mcpgate/mcpgate/internal/usertoken"
 )
 
 // Lifetimes the issue fixes rather than configures.
@@ -60,7 +61,12 @@ type Deps struct {
 	Sessions   *session.Manager
 	Consents   *session.Consents
 	Connectors []login.Connector // in configuration order
-	Throttle   login.Limiter
+	// Users keeps the connectors' per-user data and runs user re-checks
+	// (internal/usertoken); nil builds one over Store. The composition
+	// root passes the one the proxy uses, so a re-check and an upstream
+	// token refresh of one user never run at once in this process.
+	Users    ConnectorState
+	Throttle login.Limiter
 	// Limits applies the rate limits (SPEC RL-1); required.
 	Limits  *ratelimit.Guard
 	Fetcher *clientmeta.Fetcher
@@ -68,6 +74,25 @@ type Deps struct {
 	Metrics Metrics
 	Log     *slog.Logger
 	Now     func() time.Time
+}
+
+// ConnectorState keeps a connector's per-user state (the local
+// connector's password stamp, an OIDC connector's upstream tokens) sealed
+// in the upstream-token record, so that re-checks can hand it back to the
+// connector's Refresh (SPEC AS-6, ID-5): without it the local connector
+// can only check that a user still exists, not that their password was
+// not reset. It is per user, not per grant: a newer login replaces it. An
+// operator resetting a compromised password should also run the kill
+// switch, which ends every grant at once (docs/operations.md).
+// *usertoken.Manager implements it.
+type ConnectorState interface {
+	// Keep stores a login's connector data for the user.
+	Keep(ctx context.Context, subject, provider string, data []byte) error
+	// Recheck calls the connector's Refresh with the stored data and
+	// stores what it returns; for token connectors it runs one at a time
+	// per user and provider, across instances, with upstream token
+	// refreshes (a rotating refresh token must not be redeemed twice).
+	Recheck(ctx context.Context, subject, provider string, seen login.Identity) (login.Identity, error)
 }
 
 // Provider is the authorization server.
@@ -110,6 +135,13 @@ func New(d Deps) (*Provider, error) {
 		return nil, err
 	}
 	p.clients = clients
+	if p.Users == nil {
+		users, err := usertoken.New(usertoken.Options{Store: d.Store, Seal: d.Seal, Connectors: d.Connectors, Log: d.Log, Now: d.Now})
+		if err != nil {
+			return nil, err
+		}
+		p.Users = users
+	}
 	p.connectors = make(map[string]login.Connector, len(d.Connectors))
 	for _, c := range d.Connectors {
 		p.connectors[c.ID()] = c

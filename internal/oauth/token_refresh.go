@@ -96,7 +96,7 @@ func (p *Provider) recheckUser(r *http.Request, fam storage.RefreshFamily) (stor
 		return fam, nil
 	}
 	conn, known := p.connectors[fam.ProviderID]
-	rc, canRefresh := conn.(login.RefreshConnector)
+	_, canRefresh := conn.(login.RefreshConnector)
 	if !known {
 		return fam, p.revokeForUser(r, fam, "provider_removed")
 	}
@@ -104,7 +104,7 @@ func (p *Provider) recheckUser(r *http.Request, fam storage.RefreshFamily) (stor
 		return fam, nil
 	}
 	seen := login.Identity{Groups: fam.Groups, Email: fam.Email, EmailVerified: fam.EmailVerified}
-	id, err := rc.Refresh(r.Context(), p.recheckIdentity(r.Context(), fam.Subject, fam.ProviderID, seen))
+	id, err := p.Users.Recheck(r.Context(), fam.Subject, fam.ProviderID, seen)
 	if errors.Is(err, login.ErrUserGone) {
 		return fam, p.revokeForUser(r, fam, "user_gone")
 	}
@@ -121,9 +121,6 @@ func (p *Provider) recheckUser(r *http.Request, fam storage.RefreshFamily) (stor
 		}
 		p.Log.Warn("user re-check failed", "provider", fam.ProviderID, "err", err)
 		return fam, nil
-	}
-	if err := p.keepConnectorData(r.Context(), fam.Subject, fam.ProviderID, id.ConnectorData); err != nil {
-		return fam, p.fail(r, "store connector data", err)
 	}
 	principal := Principal{Subject: fam.Subject, Provider: fam.ProviderID, Groups: id.Groups}
 	email, verified := verifiedEmail(id.Email, id.EmailVerified)

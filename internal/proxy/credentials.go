@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/textproto"
+	"strings"
 	"sync"
 	"time"
 )
@@ -29,9 +30,15 @@ type AssertionSigner interface {
 }
 
 // UserTokenSource supplies the user's own token at an identity provider
-// (credentials type user_token, SPEC ID-5).
+// (credentials type user_token, SPEC ID-5); internal/usertoken implements
+// it. Errors wrap login.ErrNoToken (no token: the user must log in again),
+// login.ErrUserGone (the provider refused the refresh) or anything else
+// (the provider is unreachable).
 type UserTokenSource interface {
 	UserToken(ctx context.Context, subject, provider string) (string, error)
+	// RefreshUserToken refreshes the token after the upstream refused
+	// rejected, unless another request has replaced it already.
+	RefreshUserToken(ctx context.Context, subject, provider, rejected string) (string, error)
 }
 
 // credentials computes what the gateway presents to one upstream (SPEC
@@ -109,6 +116,22 @@ func (c *credentials) value(ctx context.Context, pr Principal) (string, error) {
 		return c.scheme(jwt), nil
 	}
 	return "", nil
+}
+
+// refresh returns a new credential for pr after the upstream refused
+// rejected (a user_token header value).
+func (c *credentials) refresh(ctx context.Context, pr Principal, rejected string) (string, error) {
+	if c.users == nil {
+		return "", errors.New("user_token credentials are not available in this build")
+	}
+	if c.headerName == "Authorization" {
+		rejected = strings.TrimPrefix(rejected, "Bearer ")
+	}
+	tok, err := c.users.RefreshUserToken(ctx, pr.Subject, c.provider, rejected)
+	if err != nil {
+		return "", err
+	}
+	return c.scheme(tok), nil
 }
 
 // scheme prefixes "Bearer " when the credential goes in Authorization.

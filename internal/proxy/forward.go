@@ -250,6 +250,11 @@ func (rt *route) upstreamError(w http.ResponseWriter, r *http.Request, err error
 	if st := stateFrom(r.Context()); st != nil {
 		id = st.id
 	}
+	var ute *userTokenError
+	if errors.As(err, &ute) && stateFrom(r.Context()) != nil {
+		rt.userTokenFailed(w, r, stateFrom(r.Context()), ute.err)
+		return
+	}
 	status, code, msg := http.StatusBadGateway, codeServerError, "upstream unavailable"
 	var ne net.Error
 	switch {

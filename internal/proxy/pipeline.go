@@ -83,6 +83,10 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cred, err := rt.creds.value(r.Context(), pr)
+	if err != nil && rt.creds.kind == "user_token" {
+		rt.userTokenFailed(w, r, st, err)
+		return
+	}
 	if err != nil {
 		// Never forward without the configured credential: the upstream
 		// would see an anonymous request, or refuse it confusingly.

@@ -57,6 +57,10 @@ type Options struct {
 	// UserTokens supplies users' upstream IdP tokens (credentials type
 	// user_token); nil answers those routes with 502.
 	UserTokens UserTokenSource
+	// Grants revokes a client's grant whose user token is gone for good
+	// (credentials type user_token); nil revokes nothing, and the client
+	// gets the same 401.
+	Grants GrantRevoker
 	// MaxStreamsPerUser caps one user's open GET streams over all routes
 	// (server.max_streams_per_user); 0 means the default.
 	MaxStreamsPerUser int
@@ -159,9 +163,13 @@ func (p *Proxy) newRoute(u Upstream) (*route, error) {
 	rt.challengeScopes = pol.RequestScopes()
 	rt.scopesSupported = supportedScopes(pol)
 	rt.strip = rt.strippedHeaders()
+	transport := u.Transport
+	if creds.kind == "user_token" {
+		transport = userTokenRetry{rt: rt, next: transport}
+	}
 	rt.forwarder = &httputil.ReverseProxy{
 		Rewrite:   rt.rewrite,
-		Transport: p.streams.wrap(u.Transport),
+		Transport: p.streams.wrap(transport),
 		// SSE and bodies of unknown length are flushed as written (PX-4):
 		// ReverseProxy does so for text/event-stream and chunked answers
 		// whatever this says. 0 spares a JSON answer of known length a

@@ -11,10 +11,12 @@ import (
 	"github.com/mcpgate/mcpgate/internal/audit"
 	"github.com/mcpgate/mcpgate/internal/config"
 	"github.com/mcpgate/mcpgate/internal/keys"
+	"github.com/mcpgate/mcpgate/internal/login"
 	"github.com/mcpgate/mcpgate/internal/metrics"
 	"github.com/mcpgate/mcpgate/internal/seal"
 	"github.com/mcpgate/mcpgate/internal/storage"
 	"github.com/mcpgate/mcpgate/internal/tokens"
+	"github.com/mcpgate/mcpgate/internal/usertoken"
 )
 
 // Admin is an operator's handle on a deployment's store, for the CLI
@@ -28,6 +30,8 @@ type Admin struct {
 	seal  *seal.Keyring
 	audit audit.Recorder
 	now   func() time.Time
+	// extra are Options.ExtraConnectors (tests: a fake upstream IdP).
+	extra []login.Connector
 }
 
 // OpenAdmin opens the configured store (applying migrations) and the
@@ -57,7 +61,7 @@ func OpenAdmin(ctx context.Context, cfg *config.Config, opts Options) (*Admin, e
 		store.Close()
 		return nil, err
 	}
-	return &Admin{cfg: cfg, store: store, seal: ring, audit: rec, now: opts.Now}, nil
+	return &Admin{cfg: cfg, store: store, seal: ring, audit: rec, now: opts.Now, extra: opts.ExtraConnectors}, nil
 }
 
 // Close releases the store and the audit sinks.
@@ -109,7 +113,20 @@ type KillResult struct {
 	Families        int
 	Consents        int
 	BrowserSessions int
+	// UpstreamTokens counts the upstream-token records deleted;
+	// UpstreamRevoked the providers that revoked the user's tokens there
+	// (a provider without revocation is not counted).
 	UpstreamTokens  int
+	UpstreamRevoked int
+	// UpstreamRevokeErr is why revoking at some provider failed, for the
+	// operator; the local kill switch has completed regardless.
+	UpstreamRevokeErr error
+}
+
+// UpstreamRevoker revokes a user's upstream tokens at their providers
+// (*usertoken.Manager).
+type UpstreamRevoker interface {
+	Revoke(ctx context.Context, subject string) (int, error)
 }
 
 // RevokeUser is the kill switch (SPEC AS-5a, OP-3).
@@ -117,14 +134,39 @@ func (a *Admin) RevokeUser(ctx context.Context, subject string) (KillResult, err
 	accessTTL := time.Duration(a.cfg.Signing.AccessTokenTTL)
 	r := &tokens.Refresher{Store: a.store, Revocations: a.store, Seal: a.seal, AccessTTL: accessTTL,
 		TTL: time.Duration(a.cfg.Signing.RefreshTokenTTL), Now: a.now}
-	res, err := KillSwitch(ctx, a.store, r, subject)
+	up, upErr := a.upstreamRevoker()
+	res, err := KillSwitch(ctx, a.store, r, up, subject)
+	if upErr != nil {
+		res.UpstreamRevokeErr = errors.Join(upErr, res.UpstreamRevokeErr)
+	}
 	if err == nil {
-		a.recordAdmin(ctx, "sessions_revoke", subject, map[string]any{
+		details := map[string]any{
 			"families": res.Families, "consents": res.Consents,
 			"browser_sessions": res.BrowserSessions, "upstream_tokens": res.UpstreamTokens,
-		})
+			"upstream_revoked": res.UpstreamRevoked,
+		}
+		if res.UpstreamRevokeErr != nil {
+			details["upstream_revoke_failed"] = true
+		}
+		a.recordAdmin(ctx, "sessions_revoke", subject, details)
 	}
 	return res, err
+}
+
+// upstreamRevoker builds the configured connectors for the kill switch's
+// revocation at the providers. A connector that cannot be built (its
+// provider unreachable at start) must not stop the kill switch: the
+// error is reported and the stored tokens are still deleted.
+func (a *Admin) upstreamRevoker() (UpstreamRevoker, error) {
+	conns, err := buildConnectors(a.cfg.IdentityProviders)
+	if err != nil {
+		return nil, fmt.Errorf("identity providers: %w", err)
+	}
+	m, err := usertoken.New(usertoken.Options{Store: a.store, Seal: a.seal, Connectors: append(conns, a.extra...), Now: a.now})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // KillSwitch ends everything a user holds: it deletes the browser
@@ -132,10 +174,12 @@ func (a *Admin) RevokeUser(ctx context.Context, subject string) (KillResult, err
 // revocation epoch (every access token issued, and every login made,
 // before now is rejected on every instance within the revocation poll;
 // codes and families from such a login are refused) and revokes the
-// refresh families, then deletes consents and upstream tokens, so the
-// user must log in and approve again. An empty subject is refused: a kill
-// switch must never match everyone.
-func KillSwitch(ctx context.Context, store storage.Store, r *tokens.Refresher, subject string) (KillResult, error) {
+// refresh families, then deletes consents, revokes the user's upstream
+// tokens at their providers (up, when not nil: SPEC ID-5; a failure there
+// is reported in the result, not returned, as the rest has been done) and
+// deletes them, so the user must log in and approve again. An empty
+// subject is refused: a kill switch must never match everyone.
+func KillSwitch(ctx context.Context, store storage.Store, r *tokens.Refresher, up UpstreamRevoker, subject string) (KillResult, error) {
 	if subject == "" {
 		return KillResult{}, errors.New("kill switch: empty subject")
 	}
@@ -151,6 +195,9 @@ func KillSwitch(ctx context.Context, store storage.Store, r *tokens.Refresher, s
 	res.Families = len(families)
 	if res.Consents, err = store.DeleteConsents(ctx, storage.ConsentFilter{Subject: subject}); err != nil {
 		return res, fmt.Errorf("delete consents: %w", err)
+	}
+	if up != nil {
+		res.UpstreamRevoked, res.UpstreamRevokeErr = up.Revoke(ctx, subject)
 	}
 	if res.UpstreamTokens, err = store.DeleteUpstreamTokens(ctx, subject); err != nil {
 		return res, fmt.Errorf("delete upstream tokens: %w", err)

@@ -15,6 +15,7 @@ import (
 	"github.com/mcpgate/mcpgate/internal/seal"
 	"github.com/mcpgate/mcpgate/internal/session"
 	"github.com/mcpgate/mcpgate/internal/tokens"
+	"github.com/mcpgate/mcpgate/internal/usertoken"
 )
 
 // authServer holds the authorization server's parts that have a life of
@@ -24,6 +25,11 @@ type authServer struct {
 	revocations *tokens.RevocationCache
 	verifier    *tokens.Verifier
 	provider    *oauth.Provider
+	refresher   *tokens.Refresher
+	// users keeps connector data and upstream tokens; the authorization
+	// server's re-checks and the proxy's user_token credentials share it,
+	// so one user's refreshes never overlap in this process.
+	users *usertoken.Manager
 }
 
 // buildAuth assembles the authorization server (SPEC section 4) from the
@@ -72,17 +78,23 @@ func (s *Server) buildAuth(ctx context.Context) (*authServer, error) {
 	if err != nil {
 		return nil, err
 	}
+	refresher := &tokens.Refresher{
+		Store: s.store, Revocations: s.store, Seal: ring, Cache: rc, Now: now,
+		TTL: time.Duration(cfg.Signing.RefreshTokenTTL), IdleTimeout: time.Duration(cfg.Signing.RefreshIdleTimeout),
+		Grace: graceOrNone(cfg.Signing.ReuseGrace()), AccessTTL: accessTTL,
+	}
+	users, err := usertoken.New(usertoken.Options{Store: s.store, Seal: ring, Connectors: connectors,
+		Log: s.log.With("component", "usertoken"), Now: now})
+	if err != nil {
+		return nil, err
+	}
 	provider, err := oauth.New(oauth.Deps{
 		Config: cfg, Store: s.store, Seal: ring, Keys: km,
-		Minter:   &tokens.Minter{Issuer: cfg.PublicURL, Keys: km, TTL: accessTTL, Now: now},
-		Verifier: verifier,
-		Refresher: &tokens.Refresher{
-			Store: s.store, Revocations: s.store, Seal: ring, Cache: rc, Now: now,
-			TTL: time.Duration(cfg.Signing.RefreshTokenTTL), IdleTimeout: time.Duration(cfg.Signing.RefreshIdleTimeout),
-			Grace: graceOrNone(cfg.Signing.ReuseGrace()), AccessTTL: accessTTL,
-		},
-		Sessions: sessions, Consents: &session.Consents{Store: s.store, Now: now, Audit: record},
-		Connectors: connectors,
+		Minter:    &tokens.Minter{Issuer: cfg.PublicURL, Keys: km, TTL: accessTTL, Now: now},
+		Verifier:  verifier,
+		Refresher: refresher,
+		Sessions:  sessions, Consents: &session.Consents{Store: s.store, Now: now, Audit: record},
+		Connectors: connectors, Users: users,
 		Throttle: login.NewThrottle(login.ThrottleOptions{
 			MaxFailures: cfg.Login.MaxFailures, Window: time.Duration(cfg.Login.Window),
 			Lockout: time.Duration(cfg.Login.Lockout), Now: now,
@@ -94,7 +106,7 @@ func (s *Server) buildAuth(ctx context.Context) (*authServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &authServer{keys: km, revocations: rc, verifier: verifier, provider: provider}, nil
+	return &authServer{keys: km, revocations: rc, verifier: verifier, provider: provider, refresher: refresher, users: users}, nil
 }
 
 // keyOptions are the signing-key settings every key manager of a

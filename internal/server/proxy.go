@@ -45,6 +45,7 @@ func (s *Server) buildProxy() (*proxy.Proxy, []io.Closer, error) {
 	p, err := proxy.New(proxy.Options{
 		PublicURL: s.cfg.PublicURL, AllowedOrigins: s.cfg.AllowedOrigins, Upstreams: ups,
 		Seal: s.seal, Assertions: s.auth.keys, Audit: s.record, MaxStreamsPerUser: s.cfg.Server.MaxStreamsPerUser,
+		UserTokens: s.auth.users, Grants: s.auth.refresher,
 		Limits: s.limits,
 		Log:    s.log.With("component", "proxy"), Now: s.opts.Now,
 	})

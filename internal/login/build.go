@@ -8,8 +8,9 @@ import (
 )
 
 // Build makes a connector for every configured provider, keyed by ID. It
-// reports every provider's problems at once. Only local connectors exist
-// in this version; oidc and github come with the Identity providers issue.
+// reports every provider's problems at once. An oidc connector does not
+// contact its provider here (discovery is lazy), so the gateway starts
+// while a provider is down.
 func Build(providers []config.IdentityProvider) (map[string]Connector, error) {
 	out := make(map[string]Connector, len(providers))
 	seen := map[string]bool{}
@@ -37,7 +38,9 @@ func build(p config.IdentityProvider) (Connector, error) {
 	switch p.Type {
 	case "local":
 		return NewLocal(p)
-	case "oidc", "github":
+	case "oidc":
+		return NewOIDC(p)
+	case "github":
 		return nil, fmt.Errorf("provider %q: type %s is not supported by this version yet", p.ID, p.Type)
 	default:
 		return nil, fmt.Errorf("provider %q: unknown type %q", p.ID, p.Type)

@@ -29,8 +29,8 @@ func TestBuildLocal(t *testing.T) {
 	}
 }
 
-func TestBuildRefusesOIDCAndGitHubForNow(t *testing.T) {
-	for _, typ := range []string{"oidc", "github"} {
+func TestBuildRefusesGitHubForNow(t *testing.T) {
+	for _, typ := range []string{"github"} {
 		_, err := Build([]config.IdentityProvider{{ID: "corp", Type: typ}})
 		want := `provider "corp": type ` + typ + ` is not supported by this version yet`
 		if err == nil || err.Error() != want {

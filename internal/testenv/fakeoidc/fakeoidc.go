@@ -1,5 +1,6 @@
-// Package fakeoidc is an OpenID Provider behind httptest (TLS, so the
-// connector's HTTP client seam is exercised with a test CA): discovery,
+// Package fakeoidc is an OpenID Provider behind httptest (TLS by default,
+// so the connector's HTTP client seam is exercised with a test CA):
+// discovery,
 // JWKS, an authorization endpoint that redirects straight back with a
 // code (no login page), token (authorization_code with PKCE S256, and
 // refresh_token with rotation: a refresh token dies on use), userinfo and
@@ -79,8 +80,16 @@ type codeGrant struct {
 	redirect, challenge, nonce string
 }
 
-// New starts an OP; it is closed when the test ends.
-func New(t testing.TB) *OP {
+// New starts an OP over TLS with httptest's certificate (a connector
+// needs Client to reach it); it is closed when the test ends.
+func New(t testing.TB) *OP { return start(t, true) }
+
+// NewHTTP starts an OP over plain HTTP on loopback, which the config
+// accepts as an issuer: a gateway can then build the connector from its
+// configuration alone.
+func NewHTTP(t testing.TB) *OP { return start(t, false) }
+
+func start(t testing.TB, tls bool) *OP {
 	op := &OP{T: t, codes: map[string]codeGrant{}, refresh: map[string]bool{}, access: map[string]bool{},
 		User: User{Subject: "user-1", Email: "carol@idp.test", EmailVerified: true, Name: "Carol",
 			PreferredUsername: "carol", Groups: []string{"staff"}}}
@@ -92,7 +101,11 @@ func New(t testing.TB) *OP {
 	mux.HandleFunc("POST /token", op.token)
 	mux.HandleFunc("GET /userinfo", op.userinfo)
 	mux.HandleFunc("POST /revoke", op.revoke)
-	op.Server = httptest.NewTLSServer(op.down(mux))
+	if tls {
+		op.Server = httptest.NewTLSServer(op.down(mux))
+	} else {
+		op.Server = httptest.NewServer(op.down(mux))
+	}
 	op.Issuer = op.Server.URL
 	t.Cleanup(op.Server.Close)
 	return op

@@ -185,6 +185,12 @@ func (o *OIDC) HandleCallback(ctx context.Context, callbackURL string, q url.Val
 	if err := CallbackErrorFrom(q); err != nil {
 		return Identity{}, err
 	}
+	// RFC 9207: a provider that names itself in the response must be this
+	// one (a mix-up attack sends another IdP's response here). Each
+	// provider also has its own callback URL, which is the main defence.
+	if q.Has("iss") && q.Get("iss") != o.issuer {
+		return Identity{}, errors.New("oidc: callback iss names another issuer")
+	}
 	code := q.Get("code")
 	if code == "" {
 		return Identity{}, errors.New("oidc: callback without a code")

@@ -390,3 +390,21 @@ func TestBuildOIDC(t *testing.T) {
 		t.Fatal("not a RedirectConnector")
 	}
 }
+
+// TestOIDCMixUpIssuer: a callback whose iss (RFC 9207) names another
+// issuer is refused before the code is redeemed.
+func TestOIDCMixUpIssuer(t *testing.T) {
+	op := fakeoidc.New(t)
+	c := newOIDC(t, op)
+	f := newFlow()
+	q := browse(t, op, c, f)
+	q.Set("iss", "https://evil.test")
+	if _, err := c.HandleCallback(context.Background(), callbackURL, q, f.verifier, f.nonce); err == nil ||
+		!strings.Contains(err.Error(), "iss") {
+		t.Fatalf("err = %v, want an issuer mismatch", err)
+	}
+	q.Set("iss", op.Issuer) // the code was not spent: the genuine response still works
+	if id, err := c.HandleCallback(context.Background(), callbackURL, q, f.verifier, f.nonce); err != nil || id.Subject != "user-1" {
+		t.Fatalf("genuine callback: %+v, %v", id, err)
+	}
+}

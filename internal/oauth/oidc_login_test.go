@@ -41,6 +41,13 @@ func toProvider(t *testing.T, g *testenv.Gateway, b *testenv.Browser, provider s
 // page) and returns the gateway's answer to the OP's redirect back.
 func viaOP(t *testing.T, b *testenv.Browser, op *fakeoidc.OP, toIdP testenv.Response) testenv.Response {
 	t.Helper()
+	return b.Get(callbackFromOP(t, b, op, toIdP))
+}
+
+// callbackFromOP sends the browser to the OP and returns the callback URL
+// the OP redirects back to, without visiting it.
+func callbackFromOP(t *testing.T, b *testenv.Browser, op *fakeoidc.OP, toIdP testenv.Response) string {
+	t.Helper()
 	loc := toIdP.Location()
 	if loc == nil || !strings.HasPrefix(loc.String(), op.Issuer+"/authorize?") {
 		t.Fatalf("want a redirect to the OP, got %d %v\n%s", toIdP.StatusCode, loc, toIdP.Body)
@@ -56,7 +63,7 @@ func viaOP(t *testing.T, b *testenv.Browser, op *fakeoidc.OP, toIdP testenv.Resp
 	if err != nil || !strings.HasPrefix(back.String(), b.G.URL+"/oauth/callback/") {
 		t.Fatalf("the OP answered %d %v, want a redirect to the gateway's callback", resp.StatusCode, back)
 	}
-	return b.Get(back.String())
+	return back.String()
 }
 
 // oidcTokens logs b in at provider and redeems the code.
@@ -248,4 +255,36 @@ func TestLoginNotAllowedIs403(t *testing.T) {
 		t.Fatal("a user the provider does not admit got a session or a code")
 	}
 	g.RequireAudit(t, "login_failed", "reason", "not_allowed", 40)
+}
+
+// TestOIDCCallbackReplayAndCrossProvider: the OP's genuine callback URL
+// works once; replayed (from the history or a log) it is refused without
+// reaching the IdP again, and the same state presented at another
+// provider's callback is refused too (a response cannot be moved between
+// providers). Both are audited.
+func TestOIDCCallbackReplayAndCrossProvider(t *testing.T) {
+	opA, opB := fakeoidc.New(t), fakeoidc.New(t)
+	g := testenv.New(t, testenv.Options{Connectors: []login.Connector{oidcConnector(t, "corp", opA), oidcConnector(t, "partner", opB)}})
+	b := g.NewBrowser()
+
+	_, toIdP := toProvider(t, g, b, "corp")
+	cb := callbackFromOP(t, b, opA, toIdP)
+	moved := strings.Replace(cb, "/oauth/callback/corp?", "/oauth/callback/partner?", 1)
+	testenv.RequireErrorPage(t, b.Get(moved), http.StatusBadRequest)
+	if b.Cookie(session.SessionCookiePlain) != "" {
+		t.Fatal("a response moved to another provider signed the browser in")
+	}
+	testenv.ClientRedirect(t, b.Get(cb), http.StatusFound, loopbackCB)
+	replay := b.Get(cb)
+	testenv.RequireErrorPage(t, replay, http.StatusBadRequest)
+	requireNoInternals(t, replay)
+	refused := 0
+	for _, e := range g.AuditEvents("login_failed") {
+		if e.Details["reason"] == "invalid_state" && e.Risk >= 40 {
+			refused++
+		}
+	}
+	if refused != 2 {
+		t.Fatalf("%d invalid_state events, want 2 (moved, replayed):\n%s", refused, g.Audit.String())
+	}
 }

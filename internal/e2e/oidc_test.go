@@ -239,7 +239,9 @@ func (b *webBrowser) localToken(username string) string {
 	params := b.g.AuthParams(testenv.PublicClient, redirectURL, b.g.Resource(testenv.FilesPath), p)
 	resp, _ := b.do(http.MethodGet, b.g.URL+"/oauth/authorize?"+params.Encode(), nil, "")
 	loc, _ := resp.Location()
-	resp, _ = b.do(http.MethodPost, b.g.URL+"/oauth/consent", url.Values{"req": {loc.Query().Get("req")}, "action": {"approve"}}, b.g.URL)
+	if approved, _ := b.do(http.MethodPost, b.g.URL+"/oauth/consent", url.Values{"req": {loc.Query().Get("req")}, "action": {"approve"}}, b.g.URL); approved.StatusCode != http.StatusSeeOther {
+		b.t.Fatalf("consent answered %d", approved.StatusCode)
+	}
 	resp, _ = b.do(http.MethodPost, b.g.URL+"/oauth/login", url.Values{"req": {loc.Query().Get("req")}, "provider": {"local"},
 		"username": {username}, "password": {testenv.Password}}, b.g.URL)
 	back, err := resp.Location()

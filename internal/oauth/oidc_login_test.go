@@ -288,3 +288,55 @@ func TestOIDCCallbackReplayAndCrossProvider(t *testing.T) {
 		t.Fatalf("%d invalid_state events, want 2 (moved, replayed):\n%s", refused, g.Audit.String())
 	}
 }
+
+// TestOIDCRecheckThroughRefresh (SPEC AS-6, ID-5) with the real oidc
+// connector: a refresh of the mcpgate grant that is due for a re-check
+// redeems the upstream refresh token (the IdP rotates it; the new tokens
+// replace the stored ones), and once the IdP refuses the user's refresh
+// token (disabled user: invalid_grant) the grant is revoked.
+func TestOIDCRecheckThroughRefresh(t *testing.T) {
+	op := fakeoidc.New(t)
+	clk := testenv.NewClock(time.Now().Truncate(time.Second))
+	g := testenv.New(t, testenv.Options{Now: clk.Now, Connectors: []login.Connector{oidcConnector(t, "corp", op)}})
+	b := g.NewBrowser()
+	p, toIdP := toProvider(t, g, b, "corp")
+	q := testenv.ClientRedirect(t, viaOP(t, b, op, toIdP), http.StatusFound, loopbackCB)
+	f := g.NewFlow(testenv.PublicClient, g.Resource(testenv.FilesPath))
+	f.PKCE, f.Code = p, q.Get("code")
+	tok := g.Exchange(f, nil)
+	if tok.Status != http.StatusOK || tok.Get("refresh_token") == "" {
+		t.Fatalf("exchange: %d %s", tok.Status, tok.Raw)
+	}
+	stored := func() []byte {
+		u, err := g.Store().GetUpstreamToken(context.Background(), "corp:user-1", "corp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u.Sealed
+	}
+	before := stored()
+
+	clk.Advance(20 * time.Minute) // due for a re-check
+	next := g.RefreshFlow(f, tok.Get("refresh_token"), nil)
+	if next.Status != http.StatusOK {
+		t.Fatalf("refresh with a re-check the IdP answers: %d %s", next.Status, next.Raw)
+	}
+	if op.RefreshCount() != 1 || string(stored()) == string(before) {
+		t.Fatalf("the re-check redeemed %d upstream refresh tokens, want 1, and stores the rotated ones", op.RefreshCount())
+	}
+
+	// The IdP killed the first upstream refresh token on use: a second
+	// re-check works only if the rotated one was kept.
+	clk.Advance(20 * time.Minute)
+	next = g.RefreshFlow(f, next.Get("refresh_token"), nil)
+	if next.Status != http.StatusOK || op.RefreshCount() != 2 {
+		t.Fatalf("second re-check: %d %s (%d upstream refreshes)", next.Status, next.Raw, op.RefreshCount())
+	}
+
+	op.KillRefreshTokens()
+	clk.Advance(20 * time.Minute)
+	testenv.RequireOAuthError(t, g.RefreshFlow(f, next.Get("refresh_token"), nil), http.StatusBadRequest, "invalid_grant")
+	if e := g.RequireAudit(t, "token_revoked", "reason", "user_gone", 0); e.User != "corp:user-1" {
+		t.Fatalf("revocation audited as %+v", e)
+	}
+}

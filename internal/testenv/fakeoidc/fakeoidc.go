@@ -64,6 +64,7 @@ type OP struct {
 	NoRevocation  bool   // discovery lists no revocation_endpoint
 	NoRefresh     bool   // no refresh tokens issued
 	UserinfoCalls int
+	Refreshes     int // refresh_token grants answered with new tokens
 
 	key       *rsa.PrivateKey
 	kid       string
@@ -273,6 +274,7 @@ func (op *OP) token(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		delete(op.refresh, rt) // rotation: the old one dies on use
+		op.Refreshes++
 	default:
 		tokenErr(w, "unsupported_grant_type")
 		return
@@ -369,4 +371,11 @@ func (op *OP) revoke(w http.ResponseWriter, r *http.Request) {
 	delete(op.refresh, tok)
 	delete(op.access, tok)
 	w.WriteHeader(http.StatusOK)
+}
+
+// RefreshCount returns how many refresh_token grants succeeded.
+func (op *OP) RefreshCount() int {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	return op.Refreshes
 }

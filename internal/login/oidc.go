@@ -111,6 +111,9 @@ func NewOIDC(p config.IdentityProvider, opts ...OIDCOption) (*OIDC, error) {
 func (o *OIDC) ID() string   { return o.id }
 func (o *OIDC) Type() string { return "oidc" }
 func (o *OIDC) DisplayName() string {
+	if o.id == "" {
+		return "Single sign-on"
+	}
 	return strings.ToUpper(o.id[:1]) + o.id[1:]
 }
 
@@ -121,7 +124,9 @@ func (o *OIDC) ctx(ctx context.Context) context.Context {
 }
 
 // discover returns the provider's metadata, fetching it when it has not
-// been fetched yet. Any failure is ErrProviderUnavailable.
+// been fetched yet. Any failure is ErrProviderUnavailable. The lock is
+// held during the fetch, so logins arriving meanwhile wait for its result
+// instead of each fetching again.
 func (o *OIDC) discover(ctx context.Context) (*discovered, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
 )
 
 // providerIDRE: the ID prefixes every subject ("<id>:<subject>", SPEC AS-5)
@@ -53,6 +54,10 @@ func (p IdentityProvider) checkOIDC(ps *Problems, path string) {
 		ps.add(field(path, "issuer"), "required for type oidc")
 	} else if msg := issuerProblem(p.Issuer); msg != "" {
 		ps.add(field(path, "issuer"), msg)
+	} else if strings.Contains(p.Issuer, "/.well-known/") {
+		// The discovery URL pasted for the issuer: discovery would fetch
+		// <it>/.well-known/openid-configuration and never match.
+		ps.add(field(path, "issuer"), "must be the issuer itself, not its discovery document URL (drop /.well-known/...)")
 	}
 	p.checkClient(ps, path)
 	// OpenID Connect Core 1.0 §3.1.2.1: without "openid" the provider
@@ -63,6 +68,8 @@ func (p IdentityProvider) checkOIDC(ps *Problems, path string) {
 	checkScopes(ps, field(path, "scopes"), p.Scopes)
 	if p.GroupsClaim == "" {
 		ps.add(field(path, "groups_claim"), "required")
+	} else if strings.ContainsFunc(p.GroupsClaim, unicode.IsSpace) {
+		ps.add(field(path, "groups_claim"), "must be one claim name, without spaces")
 	}
 }
 

@@ -8,8 +8,9 @@ import (
 )
 
 // Build makes a connector for every configured provider, keyed by ID. It
-// reports every provider's problems at once. oidc comes with the Identity
-// providers issue.
+// reports every provider's problems at once. An oidc connector does not
+// contact its provider here (discovery is lazy), so the gateway starts
+// while a provider is down.
 func Build(providers []config.IdentityProvider) (map[string]Connector, error) {
 	out := make(map[string]Connector, len(providers))
 	seen := map[string]bool{}
@@ -44,7 +45,11 @@ func build(p config.IdentityProvider) (Connector, error) {
 		}
 		return g, nil
 	case "oidc":
-		return nil, fmt.Errorf("provider %q: type %s is not supported by this version yet", p.ID, p.Type)
+		o, err := NewOIDC(p)
+		if err != nil {
+			return nil, err // not a typed nil in the interface
+		}
+		return o, nil
 	default:
 		return nil, fmt.Errorf("provider %q: unknown type %q", p.ID, p.Type)
 	}

@@ -29,16 +29,6 @@ func TestBuildLocal(t *testing.T) {
 	}
 }
 
-func TestBuildRefusesOIDCForNow(t *testing.T) {
-	for _, typ := range []string{"oidc"} {
-		_, err := Build([]config.IdentityProvider{{ID: "corp", Type: typ}})
-		want := `provider "corp": type ` + typ + ` is not supported by this version yet`
-		if err == nil || err.Error() != want {
-			t.Errorf("%s: err = %v, want %q", typ, err, want)
-		}
-	}
-}
-
 // Every broken provider is reported at once, and nothing half-built is
 // returned.
 func TestBuildReportsEveryProblem(t *testing.T) {

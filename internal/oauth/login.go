@@ -13,6 +13,7 @@ import (
 	"github.com/mcpgate/mcpgate/internal/audit"
 	"github.com/mcpgate/mcpgate/internal/login"
 	"github.com/mcpgate/mcpgate/internal/ratelimit"
+	"github.com/mcpgate/mcpgate/internal/reqid"
 	"github.com/mcpgate/mcpgate/internal/seal"
 	"github.com/mcpgate/mcpgate/internal/storage"
 )
@@ -97,6 +98,10 @@ func (p *Provider) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, err := conn.Login(r.Context(), username, password)
+	if errors.Is(err, login.ErrNotAllowed) {
+		p.notAllowed(w, r, client.ID, conn.ID())
+		return
+	}
 	if err != nil {
 		if !errors.Is(err, login.ErrBadCredentials) {
 			p.showError(w, r, p.fail(r, "local login", err))
@@ -185,6 +190,15 @@ func (p *Provider) startUpstream(w http.ResponseWriter, r *http.Request, req sto
 	}
 	challenge := sha256.Sum256([]byte(verifier))
 	target, err := c.LoginURL(p.callbackURL(c.ID()), state, encodeChallenge(challenge[:]), nonce)
+	if errors.Is(err, login.ErrProviderUnavailable) {
+		// The IdP is down (discovery failed): not the user's fault and not
+		// the client's; the page says to try again later.
+		p.Log.Warn("identity provider unavailable", "provider", c.ID(), "request_id", reqid.From(r.Context()), "err", err)
+		p.record(r, audit.Event{Type: audit.LoginFailed, Client: req.ClientID, Provider: c.ID(), Risk: 10,
+			Details: map[string]any{"reason": "provider_unavailable", "step": "start"}})
+		p.showError(w, r, errProviderUnavailable())
+		return
+	}
 	if err != nil {
 		p.showError(w, r, p.fail(r, "upstream login URL", err))
 		return
@@ -211,12 +225,20 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request) {
 	conn, ok := p.connectors[provider].(login.RedirectConnector)
 	state := r.URL.Query().Get("state")
 	if !ok || state == "" || len(state) > maxStateLen {
+		p.callbackRefused(r, provider, "", "invalid_state")
 		p.showError(w, r, pageError("invalid_request", "This sign-in response is not valid."))
 		return
 	}
 	stateHash := sha256.Sum256([]byte(state))
 	req, err := p.Store.GetAuthRequestByUpstreamState(r.Context(), stateHash[:])
-	if err != nil || req.ProviderID != provider || req.ExpiresAt.Before(p.Now()) || !req.ConsentGranted {
+	switch {
+	case err != nil || req.ProviderID != provider || !req.ConsentGranted:
+		// An unknown, used or foreign state: a replayed or forged callback.
+		p.callbackRefused(r, provider, req.ClientID, "invalid_state")
+		p.showError(w, r, pageError("invalid_request", "This sign-in response is not valid or has expired."))
+		return
+	case req.ExpiresAt.Before(p.Now()):
+		p.callbackRefused(r, provider, req.ClientID, "expired_state")
 		p.showError(w, r, pageError("invalid_request", "This sign-in response is not valid or has expired."))
 		return
 	}
@@ -237,6 +259,7 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request) {
 		return a, nil
 	})
 	if err != nil {
+		p.callbackRefused(r, provider, req.ClientID, "state_reused")
 		p.showError(w, r, pageError("invalid_request", "This sign-in response was already used."))
 		return
 	}
@@ -248,13 +271,74 @@ func (p *Provider) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	id, err := conn.HandleCallback(r.Context(), p.callbackURL(provider), r.URL.Query(), secrets.Verifier, secrets.Nonce)
 	if err != nil {
-		p.Log.Info("upstream login failed", "provider", provider, "err", err)
-		p.record(r, audit.Event{Type: audit.LoginFailed, Client: client.ID, Provider: provider, Risk: 20,
-			Details: map[string]any{"reason": "upstream_error"}})
-		p.redirectError(w, r, req.RedirectURI, req.State, errAccessDenied("The identity provider did not authenticate the user."))
+		p.upstreamFailed(w, r, req, client, provider, err)
 		return
 	}
 	p.completeLogin(w, r, req, client, provider, id)
+}
+
+// callbackRefused audits a callback refused before the IdP is asked: its
+// state is unknown, used, expired or another provider's. A forged or
+// replayed callback is what login CSRF looks like, so it is on record.
+func (p *Provider) callbackRefused(r *http.Request, provider, clientID, reason string) {
+	if _, ok := p.connectors[provider]; !ok {
+		provider = "" // the path is the caller's text; record only real IDs
+	}
+	p.record(r, audit.Event{Type: audit.LoginFailed, Client: clientID, Provider: provider, Risk: 40,
+		Details: map[string]any{"reason": reason, "step": "callback"}})
+}
+
+// upstreamFailed ends a login the IdP did not complete, with an audit
+// event and an answer that says what happened without any internals:
+//   - the user or the IdP refused (RFC 6749 §4.1.2.1 error response, such
+//     as access_denied at the consent screen): access_denied to the client;
+//   - the IdP is down: temporarily_unavailable to the client;
+//   - the IdP authenticated the user but the provider's configuration does
+//     not admit them (ErrNotAllowed): a 403 page, never a grant;
+//   - anything else (an ID token that fails verification, a nonce of
+//     another login, a refused code): access_denied, with a higher risk,
+//     since a forged token is one way to get here.
+func (p *Provider) upstreamFailed(w http.ResponseWriter, r *http.Request, req storage.AuthRequest, client Client, provider string, err error) {
+	p.Log.Info("upstream login failed", "provider", provider, "request_id", reqid.From(r.Context()), "err", err)
+	event := audit.Event{Type: audit.LoginFailed, Client: client.ID, Provider: provider, Risk: 50,
+		Details: map[string]any{"reason": "upstream_rejected"}}
+	answer := errAccessDenied("The identity provider did not authenticate the user.")
+	var ce *login.CallbackError
+	switch {
+	case errors.As(err, &ce):
+		event.Risk, event.Details = 10, map[string]any{"reason": "provider_error", "provider_error": ce.Code}
+		switch ce.Code {
+		case "access_denied":
+			event.Details["reason"] = "denied_at_provider"
+			answer = errAccessDenied("The sign-in was denied at the identity provider.")
+		case "temporarily_unavailable", "server_error":
+			answer = errTemporarilyUnavailable("The identity provider is unavailable. Try again later.")
+		}
+	case errors.Is(err, login.ErrProviderUnavailable):
+		event.Risk, event.Details = 10, map[string]any{"reason": "provider_unavailable", "step": "callback"}
+		answer = errTemporarilyUnavailable("The identity provider is unavailable. Try again later.")
+	case errors.Is(err, login.ErrNotAllowed):
+		p.notAllowed(w, r, client.ID, provider)
+		return
+	}
+	p.record(r, event)
+	p.redirectError(w, r, req.RedirectURI, req.State, answer)
+}
+
+// notAllowed answers a user the provider authenticated but its
+// configuration does not admit (login.ErrNotAllowed): 403, audited.
+func (p *Provider) notAllowed(w http.ResponseWriter, r *http.Request, clientID, provider string) {
+	p.record(r, audit.Event{Type: audit.LoginFailed, Client: clientID, Provider: provider, Risk: 40,
+		Details: map[string]any{"reason": "not_allowed"}})
+	p.showError(w, r, &Error{Code: "access_denied", Status: http.StatusForbidden, NoRedirect: true,
+		Description: "Your account is not allowed to sign in to this gateway. Ask an administrator for access."})
+}
+
+// errProviderUnavailable is the page shown when the IdP cannot be reached
+// at the start of a login.
+func errProviderUnavailable() *Error {
+	return &Error{Code: "temporarily_unavailable", Status: http.StatusServiceUnavailable, NoRedirect: true,
+		Description: "The identity provider cannot be reached right now. Try again in a few minutes."}
 }
 
 var errStateUsed = errors.New("upstream state already used")

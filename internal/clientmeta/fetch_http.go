@@ -50,6 +50,9 @@ func (f *Fetcher) fetch(ctx context.Context, clientID string) (Metadata, time.Ti
 	if err != nil {
 		return Metadata{}, time.Time{}, err
 	}
+	if err := CheckDepth(body); err != nil {
+		return Metadata{}, time.Time{}, err
+	}
 	var m Metadata
 	if err := json.Unmarshal(body, &m); err != nil {
 		return Metadata{}, time.Time{}, invalid("the document is not a JSON object of client metadata")

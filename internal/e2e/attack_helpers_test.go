@@ -125,6 +125,9 @@ func newAttackEnv(t *testing.T, o testenv.Options, mutate func(*config.Config)) 
 	if o.Driver == "" {
 		o.Driver = "memory"
 	}
+	if o.Driver == "sqlite" {
+		o.Driver = "" // testenv's default: a file in t.TempDir()
+	}
 	o.Mutate = func(c *config.Config) {
 		c.Upstreams[0].URL = srv.URL + "/mcp"
 		if mutate != nil {

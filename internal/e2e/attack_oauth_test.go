@@ -4,11 +4,13 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/mcpgate/mcpgate/internal/session"
 	"github.com/mcpgate/mcpgate/internal/testenv"
+	"github.com/mcpgate/mcpgate/internal/testenv/pgtest"
 )
 
 // TestAttackCSRF: cross-site request forgery on the consent and login
@@ -400,12 +402,30 @@ func TestAttackRedirectURI(t *testing.T) {
 	})
 }
 
+// forEachStore runs an attack whose defence is an atomic store operation
+// (single-use codes, refresh rotation, revocation) on every backend: the
+// race a replay exploits lives in the store. PostgreSQL is skipped with
+// pgtest's message when MCPGATE_TEST_POSTGRES is unset; CI fails on it.
+func forEachStore(t *testing.T, attack func(*testing.T, testenv.Options)) {
+	for _, driver := range []string{"memory", "sqlite", "postgres"} {
+		t.Run(driver, func(t *testing.T) {
+			o := testenv.Options{Driver: driver}
+			if driver == "postgres" {
+				o.DSN = pgtest.DSN(t, "mcpgate_attack_")
+			}
+			attack(t, o)
+		})
+	}
+}
+
 // TestAttackReplay: an authorization code redeemed twice fails the
 // second time and revokes everything the first redemption issued (SPEC
 // AS-4, AS-5a); a finished pending request (the AS's state) cannot be
 // replayed through the consent or login step to mint a second code.
-func TestAttackReplay(t *testing.T) {
-	a := newAttackEnv(t, testenv.Options{}, nil)
+func TestAttackReplay(t *testing.T) { forEachStore(t, attackReplay) }
+
+func attackReplay(t *testing.T, o testenv.Options) {
+	a := newAttackEnv(t, o, nil)
 	g := a.g
 	res := g.Resource(testenv.FilesPath)
 	t.Run("authorization code", func(t *testing.T) {
@@ -426,6 +446,37 @@ func TestAttackReplay(t *testing.T) {
 		}
 		testenv.RequireOAuthError(t, a.reply(t, g.RefreshFlow(f, refresh, nil)), http.StatusBadRequest, "invalid_grant")
 		testenv.RequireInactive(t, g.Introspect(access, testenv.ConfidentialClient, testenv.ConfidentialSecret))
+	})
+	t.Run("concurrent redemptions", func(t *testing.T) {
+		// The race a replay would win if the consume were not atomic:
+		// several redemptions of one code at once; at most one succeeds.
+		f := g.AuthorizeFlow(g.NewBrowser(), g.NewFlow(testenv.PublicClient, res), testenv.Alice, nil)
+		const n = 8
+		replies := make(chan testenv.Reply, n)
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() { replies <- g.Exchange(f, nil) })
+		}
+		wg.Wait()
+		close(replies)
+		var ok []string
+		for r := range replies {
+			a.reply(t, r)
+			switch {
+			case r.Status == http.StatusOK:
+				ok = append(ok, r.Get("access_token"))
+			case r.Get("error") != "invalid_grant":
+				t.Errorf("a racing redemption got %d %s, want 200 or invalid_grant", r.Status, r.Raw)
+			}
+		}
+		if len(ok) != 1 {
+			t.Fatalf("%d of %d concurrent redemptions of one code succeeded, want exactly 1", len(ok), n)
+		}
+		for _, tok := range ok { // the winner is revoked by the losers' replay
+			if _, err := g.WaitRevoked(tok, res, 5*time.Second); err != nil {
+				t.Fatalf("the winning access token: %v", err)
+			}
+		}
 	})
 	t.Run("authorization code by another client", func(t *testing.T) {
 		f := g.AuthorizeFlow(g.NewBrowser(), g.NewFlow(testenv.PublicClient, res), testenv.Alice, nil)
@@ -458,8 +509,10 @@ func TestAttackReplay(t *testing.T) {
 // stolen copy) fails and revokes the whole family, the attacker's and the
 // legitimate client's tokens alike, with a high-risk audit event (SPEC
 // AS-6, AS-5a).
-func TestAttackRefreshReuse(t *testing.T) {
-	a := newAttackEnv(t, testenv.Options{}, nil)
+func TestAttackRefreshReuse(t *testing.T) { forEachStore(t, attackRefreshReuse) }
+
+func attackRefreshReuse(t *testing.T, o testenv.Options) {
+	a := newAttackEnv(t, o, nil)
 	g := a.g
 	res := g.Resource(testenv.FilesPath)
 	f, r0 := g.Tokens(g.NewBrowser(), testenv.PublicClient, res, testenv.Alice)

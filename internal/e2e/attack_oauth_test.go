@@ -449,7 +449,7 @@ func attackReplay(t *testing.T, o testenv.Options) {
 	})
 	t.Run("concurrent redemptions", func(t *testing.T) {
 		// The race a replay would win if the consume were not atomic:
-		// several redemptions of one code at once; at most one succeeds.
+		// several redemptions of one code at once; exactly one succeeds.
 		f := g.AuthorizeFlow(g.NewBrowser(), g.NewFlow(testenv.PublicClient, res), testenv.Alice, nil)
 		const n = 8
 		replies := make(chan testenv.Reply, n)

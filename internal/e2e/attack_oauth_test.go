@@ -55,7 +55,7 @@ func TestAttackCSRF(t *testing.T) {
 		{"foreign Origin", map[string]string{"Origin": "https://evil.example"}},
 		{"null Origin", map[string]string{"Origin": "null"}},
 		{"Sec-Fetch-Site cross-site", map[string]string{"Sec-Fetch-Site": "cross-site"}},
-		{"foreign Origin and same-origin Sec-Fetch-Site", map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}},
+		{"foreign Origin with Sec-Fetch-Site cross-site", map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}},
 		{"sibling subdomain Origin", map[string]string{"Origin": "https://evil.127.0.0.1.nip.example"}},
 	}
 	for _, c := range crossSite {

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -33,16 +34,8 @@ func TestAttackCSRF(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
-		var sb strings.Builder
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := resp.Body.Read(buf)
-			sb.Write(buf[:n])
-			if err != nil {
-				break
-			}
-		}
-		return a.page(t, testenv.Response{Response: resp, Body: sb.String()})
+		body, _ := io.ReadAll(resp.Body)
+		return a.page(t, testenv.Response{Response: resp, Body: string(body)})
 	}
 	consentForm := func(id string) url.Values { return url.Values{"req": {id}, "action": {"approve"}} }
 	loginForm := func(id string) url.Values {

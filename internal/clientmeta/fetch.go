@@ -68,6 +68,10 @@ type Fetcher struct {
 	Now func() time.Time
 	// Resolver resolves host names (default net.DefaultResolver).
 	Resolver Resolver
+	// Dial opens the TCP connection to one checked address (ip:port);
+	// default a net.Dialer. Tests set it to see which addresses a fetch
+	// dials; every address is checked again just before Dial is called.
+	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 
 	mu       sync.Mutex
 	cache    map[string]*call // finished fetches, kept until call.until

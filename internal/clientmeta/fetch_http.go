@@ -50,6 +50,9 @@ func (f *Fetcher) fetch(ctx context.Context, clientID string) (Metadata, time.Ti
 	if err != nil {
 		return Metadata{}, time.Time{}, err
 	}
+	if err := CheckDepth(body); err != nil {
+		return Metadata{}, time.Time{}, err
+	}
 	var m Metadata
 	if err := json.Unmarshal(body, &m); err != nil {
 		return Metadata{}, time.Time{}, invalid("the document is not a JSON object of client metadata")
@@ -104,7 +107,7 @@ func (f *Fetcher) client(u *url.URL, addrs []netip.Addr, trusted bool) *http.Cli
 		// the addresses resolve checked. TLS still uses the name (SNI and
 		// certificate verification), so pinning weakens nothing.
 		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return dialPinned(ctx, addrs, port)
+			return f.dialPinned(ctx, addrs, port, trusted)
 		},
 		TLSClientConfig:        tlsConf,
 		DisableKeepAlives:      true,     // one request per transport; nothing lingers
@@ -116,11 +119,23 @@ func (f *Fetcher) client(u *url.URL, addrs []netip.Addr, trusted bool) *http.Cli
 	}
 }
 
-func dialPinned(ctx context.Context, addrs []netip.Addr, port string) (net.Conn, error) {
-	var d net.Dialer
+// dialPinned dials the first of addrs that answers. Each address is
+// checked again at dial time, not only when resolve looked it up: the
+// check and the connection then concern the very same IP literal, so no
+// later lookup (DNS rebinding) or code path that skipped resolve can
+// reach a private address.
+func (f *Fetcher) dialPinned(ctx context.Context, addrs []netip.Addr, port string, trusted bool) (net.Conn, error) {
+	dial := f.Dial
+	if dial == nil {
+		var d net.Dialer
+		dial = d.DialContext
+	}
 	var last error
 	for _, a := range addrs {
-		conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(a.Unmap().String(), port))
+		if !admitted(a, trusted) {
+			return nil, errNotPublic
+		}
+		conn, err := dial(ctx, "tcp", net.JoinHostPort(a.Unmap().String(), port))
 		if err == nil {
 			return conn, nil
 		}

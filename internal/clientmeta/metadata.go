@@ -185,10 +185,15 @@ func checkDisplay(m *Metadata) *Error {
 	return nil
 }
 
-// checkKeys: RFC 7591 §2 forbids sending both jwks and jwks_uri.
+// checkKeys: RFC 7591 §2 forbids sending both jwks and jwks_uri, and jwks
+// must be a JWK Set: it is stored and echoed back, so it may not carry
+// arbitrary (deeply nested) JSON.
 func checkKeys(m *Metadata) *Error {
 	if len(m.JWKS) > MaxJWKSBytes {
 		return invalid("jwks is too large")
+	}
+	if len(m.JWKS) > 0 && !jwksShape(m.JWKS) {
+		return invalid(`jwks must be a JWK Set: {"keys": [key objects of string members]}`)
 	}
 	if len(m.JWKS) > 0 && m.JWKSURI != "" {
 		return invalid("jwks and jwks_uri must not both be present")

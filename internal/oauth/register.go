@@ -48,6 +48,10 @@ func (p *Provider) register(w http.ResponseWriter, r *http.Request) {
 		p.registerError(w, r, errInvalidClientMetadata("The request body is too large or unreadable."))
 		return
 	}
+	if clientmeta.Depth(body) > clientmeta.MaxJSONDepth {
+		p.registerError(w, r, errInvalidClientMetadata("The request body is nested too deeply."))
+		return
+	}
 	var m clientmeta.Metadata
 	if err := json.Unmarshal(body, &m); err != nil {
 		p.registerError(w, r, errInvalidClientMetadata("The request body is not a JSON client metadata object."))

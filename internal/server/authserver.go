@@ -74,6 +74,7 @@ func (s *Server) buildAuth(ctx context.Context) (*authServer, error) {
 			PrivateUseSchemes:         cfg.Registration.PrivateUseSchemes,
 			AllowReverseDomainSchemes: cfg.Registration.ReverseDomainSchemesEnabled(),
 		}
+		fetcher.Resolver, fetcher.Dial = s.opts.CIMDResolver, s.opts.CIMDDial
 	}
 	if err != nil {
 		return nil, err

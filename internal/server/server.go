@@ -17,6 +17,7 @@ import (
 
 	"github.com/mcpgate/mcpgate/internal/audit"
 	"github.com/mcpgate/mcpgate/internal/clientip"
+	"github.com/mcpgate/mcpgate/internal/clientmeta"
 	"github.com/mcpgate/mcpgate/internal/config"
 	"github.com/mcpgate/mcpgate/internal/extauth"
 	"github.com/mcpgate/mcpgate/internal/login"
@@ -43,6 +44,12 @@ type Options struct {
 	// identity providers: tests use them for an upstream IdP without a
 	// network.
 	ExtraConnectors []login.Connector
+	// CIMDResolver and CIMDDial replace the client ID metadata document
+	// fetcher's DNS resolver and TCP dialler (SPEC AS-7): attack tests use
+	// them to answer with private or changing addresses and to see what
+	// the fetcher dials. Nil means the system's.
+	CIMDResolver clientmeta.Resolver
+	CIMDDial     func(ctx context.Context, network, address string) (net.Conn, error)
 }
 
 // Server is a running gateway: its parts and its HTTP servers.

@@ -40,6 +40,7 @@ type CIMDServer struct {
 	mu    sync.Mutex
 	docs  map[string]cimdDoc
 	hits  map[string]int
+	redir map[string]string
 }
 
 type cimdDoc struct {
@@ -50,7 +51,7 @@ type cimdDoc struct {
 // NewCIMDServer starts a document server; it is closed when the test ends.
 func NewCIMDServer(t testing.TB) *CIMDServer {
 	t.Helper()
-	s := &CIMDServer{T: t, docs: map[string]cimdDoc{}, hits: map[string]int{}}
+	s := &CIMDServer{T: t, docs: map[string]cimdDoc{}, hits: map[string]int{}, redir: map[string]string{}}
 	ts := httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
 	ts.Config.ConnState = func(_ net.Conn, st http.ConnState) {
 		if st == http.StateNew {
@@ -108,6 +109,14 @@ func (s *CIMDServer) Serve(path string, doc any, cacheControl string) {
 	s.docs[path] = cimdDoc{body: body, cacheControl: cacheControl}
 }
 
+// Redirect answers requests for path with a 302 to target (an SSRF
+// attempt: the first URL passes every check, the target would not).
+func (s *CIMDServer) Redirect(path, target string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.redir[path] = target
+}
+
 // Hits is how many requests reached path.
 func (s *CIMDServer) Hits(path string) int {
 	s.mu.Lock()
@@ -122,7 +131,12 @@ func (s *CIMDServer) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.hits[r.URL.Path]++
 	d, ok := s.docs[r.URL.Path]
+	target, redirect := s.redir[r.URL.Path]
 	s.mu.Unlock()
+	if redirect {
+		http.Redirect(w, r, target, http.StatusFound)
+		return
+	}
 	if !ok {
 		http.NotFound(w, r)
 		return

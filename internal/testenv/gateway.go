@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcpgate/mcpgate/internal/clientmeta"
 	"github.com/mcpgate/mcpgate/internal/config"
 	"github.com/mcpgate/mcpgate/internal/login"
 	"github.com/mcpgate/mcpgate/internal/server"
@@ -67,6 +68,11 @@ type Options struct {
 	// Gateway.Audit (a benchmark discards them, to measure the gateway
 	// rather than an ever-growing buffer).
 	AuditOutput io.Writer
+	// CIMDResolver and CIMDDial replace the CIMD fetcher's resolver and
+	// dialler (server.Options): SSRF tests answer DNS themselves and
+	// record what is dialled.
+	CIMDResolver clientmeta.Resolver
+	CIMDDial     func(ctx context.Context, network, address string) (net.Conn, error)
 }
 
 // Gateway is a real mcpgate server behind httptest.
@@ -198,7 +204,8 @@ func start(t testing.TB, ts *httptest.Server, cfg *config.Config, o Options) *Ga
 	}
 	cfg.Audit.Stdout = true
 	ctx, cancel := context.WithCancel(context.Background())
-	s, err := server.New(ctx, cfg, server.Options{Version: "test", LogOutput: logs, AuditStdout: auditOut, Now: o.Now, ExtraConnectors: o.Connectors})
+	s, err := server.New(ctx, cfg, server.Options{Version: "test", LogOutput: logs, AuditStdout: auditOut, Now: o.Now, ExtraConnectors: o.Connectors,
+		CIMDResolver: o.CIMDResolver, CIMDDial: o.CIMDDial})
 	if err != nil {
 		cancel()
 		ts.Listener.Close()

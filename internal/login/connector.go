@@ -84,6 +84,12 @@ type RefreshConnector interface {
 	// changed), or an error wrapping ErrUserGone when the provider no
 	// longer vouches for the user; the caller then revokes the family.
 	// Other errors (the provider is unreachable) are not a verdict.
+	//
+	// A TokenConnector's provider may rotate the refresh token and the
+	// call still fail afterwards (userinfo down): it then returns an
+	// Identity carrying only the new ConnectorData beside the error, and
+	// the caller stores that data, or the user's only live refresh token
+	// is lost.
 	Refresh(ctx context.Context, id Identity) (Identity, error)
 }
 

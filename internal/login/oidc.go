@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -50,6 +51,13 @@ type discovered struct {
 	verifier   *oidc.IDTokenVerifier
 	userinfo   string
 	revocation string
+	// authStyle is how the client secret goes to the token endpoint,
+	// fixed from discovery. Left to x/oauth2's auto-detection, a failed
+	// token request is sent again the other way: a refresh token the
+	// provider already rotated (its answer lost) would be redeemed twice,
+	// and a provider with reuse detection then answers invalid_grant,
+	// which ends the user's grant for what was a network error.
+	authStyle oauth2.AuthStyle
 }
 
 // OIDCOption adjusts a connector (tests).
@@ -147,8 +155,9 @@ func (o *OIDC) discover(ctx context.Context) (*discovered, error) {
 		return nil, fmt.Errorf("%w: discovery: %v", ErrProviderUnavailable, err)
 	}
 	var extra struct {
-		Userinfo   string `json:"userinfo_endpoint"`
-		Revocation string `json:"revocation_endpoint"`
+		Userinfo    string   `json:"userinfo_endpoint"`
+		Revocation  string   `json:"revocation_endpoint"`
+		AuthMethods []string `json:"token_endpoint_auth_methods_supported"`
 	}
 	_ = prov.Claims(&extra)
 	o.disc = &discovered{
@@ -158,16 +167,32 @@ func (o *OIDC) discover(ctx context.Context) (*discovered, error) {
 		verifier:   prov.VerifierContext(base, &oidc.Config{ClientID: o.clientID, Now: o.now}),
 		userinfo:   extra.Userinfo,
 		revocation: extra.Revocation,
+		authStyle:  tokenAuthStyle(extra.AuthMethods),
 	}
 	return o.disc, nil
+}
+
+// tokenAuthStyle picks client_secret_basic unless the provider lists only
+// client_secret_post (OpenID Connect Discovery 1.0 §3: an absent list
+// means client_secret_basic).
+func tokenAuthStyle(methods []string) oauth2.AuthStyle {
+	if len(methods) == 0 || slices.Contains(methods, "client_secret_basic") {
+		return oauth2.AuthStyleInHeader
+	}
+	if slices.Contains(methods, "client_secret_post") {
+		return oauth2.AuthStyleInParams
+	}
+	return oauth2.AuthStyleInHeader
 }
 
 func (o *OIDC) oauth2Config(d *discovered, callbackURL string) *oauth2.Config {
 	// Never an RFC 8707 resource parameter upstream: Entra ID refuses the
 	// request when one is sent along with OpenID scopes.
+	ep := d.provider.Endpoint()
+	ep.AuthStyle = d.authStyle
 	return &oauth2.Config{
 		ClientID: o.clientID, ClientSecret: o.secret,
-		Endpoint: d.provider.Endpoint(), RedirectURL: callbackURL, Scopes: o.scopes,
+		Endpoint: ep, RedirectURL: callbackURL, Scopes: o.scopes,
 	}
 }
 
@@ -426,26 +451,33 @@ func (o *OIDC) Refresh(ctx context.Context, id Identity) (Identity, error) {
 	}
 	claims := map[string]any{}
 	rawID, _ := tok.Extra("id_token").(string)
+	keptID := rawID
+	if keptID == "" {
+		keptID = old.IDToken
+	}
+	data, err := encodeTokens(tok, keptID)
+	if err != nil {
+		return id, err
+	}
+	// From here on the provider may have rotated the refresh token: every
+	// failure returns the new data with its error, for the caller to
+	// store (as RefreshConnector's contract allows), or the user's only
+	// valid refresh token would be lost.
+	spent := Identity{ConnectorData: data}
 	if rawID != "" {
 		idt, c, err := o.verifyIDToken(ctx, d, rawID, tok.AccessToken)
 		if err != nil {
-			return id, err
+			return spent, err
 		}
 		// OpenID Connect Core 1.0 §12.2: a refreshed ID token is about
 		// the same user.
 		if idt.Subject != id.Subject {
-			return id, errors.New("oidc: refreshed id token is about another subject")
+			return spent, errors.New("oidc: refreshed id token is about another subject")
 		}
 		claims = c
-	} else {
-		rawID = old.IDToken
 	}
 	if err := o.addUserinfo(ctx, d, tok.AccessToken, id.Subject, claims); err != nil {
-		return id, err
-	}
-	data, err := encodeTokens(tok, rawID)
-	if err != nil {
-		return id, err
+		return spent, err
 	}
 	if len(claims) == 0 {
 		// Neither a new ID token nor a userinfo answer: what we knew stands.

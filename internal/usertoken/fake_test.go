@@ -36,6 +36,10 @@ type fakeProvider struct {
 	down bool
 	// revokeErr is what RevokeTokens returns.
 	revokeErr error
+	// noRenew makes Refresh return the identity as given, without error:
+	// a provider that issued no refresh token (an OIDC login without
+	// offline_access) has nothing to renew with.
+	noRenew bool
 }
 
 func newFakeProvider(now func() time.Time) *fakeProvider {
@@ -101,6 +105,9 @@ func (c *fakeConn) Refresh(ctx context.Context, id login.Identity) (login.Identi
 	var d fakeData
 	if err := json.Unmarshal(id.ConnectorData, &d); err != nil {
 		return login.Identity{}, fmt.Errorf("invalid_grant: %w", login.ErrUserGone)
+	}
+	if p.noRenew {
+		return id, nil
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()

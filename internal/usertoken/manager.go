@@ -32,6 +32,9 @@ const (
 	leaseTTL = 30 * time.Second
 	// refreshTimeout bounds one refresh (including the wait for the lease).
 	refreshTimeout = 20 * time.Second
+	// storeTimeout bounds the write of a refresh's result, which runs
+	// even when the refresh used up its own deadline.
+	storeTimeout = 5 * time.Second
 	// pollMin and pollMax pace a caller waiting for another instance's
 	// lease: the store cannot notify, so it re-tries with backoff.
 	pollMin = 10 * time.Millisecond
@@ -266,8 +269,15 @@ func (m *Manager) refresh(ctx context.Context, tc login.TokenConnector, subject,
 			if err != nil {
 				return err
 			}
-			if t, _, err = tc.AccessToken(id.ConnectorData); err != nil {
+			t, exp, err = tc.AccessToken(id.ConnectorData)
+			if err != nil {
 				return errNoToken("refresh gave no access token")
+			}
+			if stale(t, exp) {
+				// Nothing to renew it with (no upstream refresh token):
+				// sending it again would loop on the upstream's 401. The
+				// user must log in again (PX-12).
+				return errNoToken("expired and not renewable")
 			}
 			tok = t
 			return nil
@@ -300,12 +310,18 @@ func (m *Manager) refreshLocked(ctx context.Context, c login.RefreshConnector, s
 	seen.ConnectorData = data
 	id, err := c.Refresh(ctx, seen)
 	if len(id.ConnectorData) > 0 && !bytes.Equal(id.ConnectorData, data) {
-		store := func() error { return m.replace(ctx, subject, provider, rec, id.ConnectorData) }
+		// The write outlives the flight's deadline: the provider has
+		// answered, and a rotated refresh token not stored is lost.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+		defer cancel()
+		var serr error
 		if len(rec.Sealed) == 0 {
 			// Nothing was stored: the connector's first data for the user.
-			store = func() error { return m.Keep(ctx, subject, provider, id.ConnectorData) }
+			serr = m.Keep(sctx, subject, provider, id.ConnectorData)
+		} else {
+			serr = m.replace(sctx, subject, provider, rec, id.ConnectorData)
 		}
-		if serr := store(); serr != nil {
+		if serr != nil {
 			return id, errors.Join(err, serr)
 		}
 	}

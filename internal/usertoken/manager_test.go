@@ -183,6 +183,32 @@ func TestFreshTokenIsNotRefreshed(t *testing.T) {
 	}
 }
 
+// TestExpiredNotRenewableIsNoToken: when the provider gave no way to renew
+// the token (Refresh returns the data unchanged), an expired token is not
+// sent again (the upstream would answer 401 forever): the caller gets
+// login.ErrNoToken, on which the proxy ends the grant so the client
+// re-authorizes (PX-12). A still-valid one keeps being sent.
+func TestExpiredNotRenewableIsNoToken(t *testing.T) {
+	clk := clock.New(t0)
+	p := newFakeProvider(clk.Now)
+	p.noRenew = true
+	m := newManager(t, memory.New(), clk, &fakeConn{id: provider, hash: []byte("h"), p: p})
+	m.Keep(t.Context(), subject, provider, p.issue(t0.Add(2*DefaultMargin)))
+	if tok, err := m.UserToken(t.Context(), subject, provider); err != nil || tok != "access-1" {
+		t.Fatalf("valid token: %q, %v", tok, err)
+	}
+	if _, err := m.RefreshUserToken(t.Context(), subject, provider, "access-1"); !errors.Is(err, login.ErrNoToken) {
+		t.Fatalf("forced refresh that renews nothing: %v, want login.ErrNoToken", err)
+	}
+	clk.Advance(3 * DefaultMargin)
+	if tok, err := m.UserToken(t.Context(), subject, provider); !errors.Is(err, login.ErrNoToken) {
+		t.Fatalf("expired, not renewable: %q, %v, want login.ErrNoToken", tok, err)
+	}
+	if n := p.refreshes.Load(); n != 2 {
+		t.Fatalf("%d refreshes, want 2 (one per attempt)", n)
+	}
+}
+
 // TestOtherConfigHashIsNoToken: data a different configuration of the
 // provider issued (another issuer or client ID) is never sent upstream nor
 // to the provider's refresh endpoint.

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"io"
-	"math/big"
 	"net/http"
 	"strings"
 	"testing"
@@ -71,7 +70,11 @@ func publicKeys(t *testing.T, a *attackEnv) map[string][]byte {
 	if k["kty"] == "EC" {
 		x, _ := b64.DecodeString(k["x"].(string))
 		y, _ := b64.DecodeString(k["y"].(string))
-		pub := &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(x), Y: new(big.Int).SetBytes(y)}
+		// The uncompressed point (SEC 1 §2.3.3): 0x04 || X || Y.
+		pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
+		if err != nil {
+			t.Fatal(err)
+		}
 		der, err := x509.MarshalPKIXPublicKey(pub)
 		if err != nil {
 			t.Fatal(err)

@@ -216,9 +216,12 @@ func (g *GitHub) do(ctx context.Context, req *http.Request) (*http.Response, err
 }
 
 // statusError maps an API status to the login error sentinels: 401 is a
-// refused token; 5xx, 429 and an exhausted rate limit say nothing about
-// the user (ErrProviderUnavailable); another 403, or a 404, is a resource
-// the token may not read.
+// refused token; 5xx, 429 and a rate limit (an exhausted primary limit,
+// or a secondary limit: 403 with Retry-After) say nothing about the user
+// (ErrProviderUnavailable); another 403, or a 404, is a resource the
+// token may not read. A rate-limit 403 read as "no access" would empty
+// the user's orgs and teams, and a re-check would then end the grant of a
+// user who is still admitted.
 func statusError(req *http.Request, resp *http.Response) error {
 	st := resp.StatusCode
 	switch {
@@ -227,7 +230,7 @@ func statusError(req *http.Request, resp *http.Response) error {
 	case st == http.StatusUnauthorized:
 		return fmt.Errorf("%w: %s %s", errGitHubUnauthorized, req.Method, req.URL.Path)
 	case st >= 500, st == http.StatusTooManyRequests,
-		st == http.StatusForbidden && resp.Header.Get("X-RateLimit-Remaining") == "0":
+		st == http.StatusForbidden && (resp.Header.Get("X-RateLimit-Remaining") == "0" || resp.Header.Get("Retry-After") != ""):
 		return fmt.Errorf("%w: github: %s %s: status %d", ErrProviderUnavailable, req.Method, req.URL.Path, st)
 	case st == http.StatusForbidden, st == http.StatusNotFound:
 		return fmt.Errorf("%w: %s %s: status %d", errGitHubNoAccess, req.Method, req.URL.Path, st)

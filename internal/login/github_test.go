@@ -639,6 +639,7 @@ func TestGitHubStatusError(t *testing.T) {
 		{status: 401, gone: true},
 		{status: 403, noAccess: true},
 		{status: 403, header: http.Header{"X-Ratelimit-Remaining": {"0"}}, unavl: true},
+		{status: 403, header: http.Header{"Retry-After": {"60"}, "X-Ratelimit-Remaining": {"4000"}}, unavl: true},
 		{status: 429, unavl: true},
 		{status: 404, noAccess: true},
 		{status: 400},

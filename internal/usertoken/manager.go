@@ -411,15 +411,19 @@ func (m *Manager) Revoke(ctx context.Context, subject string) (int, error) {
 		if !ok {
 			continue
 		}
-		err := m.locked(ctx, subject, provider, func() error {
-			_, data, err := m.load(ctx, subject, provider)
+		// Bounded like a refresh, so the work ends while the lease is
+		// still held: past the lease, another instance could redeem the
+		// refresh token and mint tokens that are never revoked.
+		pctx, cancel := context.WithTimeout(ctx, refreshTimeout)
+		err := m.locked(pctx, subject, provider, func() error {
+			_, data, err := m.load(pctx, subject, provider)
 			if errors.Is(err, login.ErrNoToken) {
 				return nil
 			}
 			if err != nil {
 				return err
 			}
-			err = tc.RevokeTokens(ctx, data)
+			err = tc.RevokeTokens(pctx, data)
 			if errors.Is(err, errors.ErrUnsupported) {
 				return nil
 			}
@@ -428,6 +432,7 @@ func (m *Manager) Revoke(ctx context.Context, subject string) (int, error) {
 			}
 			return err
 		})
+		cancel()
 		if err != nil {
 			errs = append(errs, fmt.Errorf("provider %q: %w", provider, err))
 		}

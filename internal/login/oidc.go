@@ -80,7 +80,8 @@ const discoveryRetry = 5 * time.Second
 // providerTimeout bounds each call to the provider.
 const providerTimeout = 15 * time.Second
 
-// maxProviderBody caps what is read of a userinfo or error answer.
+// maxProviderBody caps what is read of any answer from the provider
+// (discovery, JWKS, token, userinfo, revocation).
 const maxProviderBody = 1 << 20
 
 var (
@@ -112,6 +113,7 @@ func NewOIDC(p config.IdentityProvider, opts ...OIDCOption) (*OIDC, error) {
 	for _, opt := range opts {
 		opt(o)
 	}
+	o.client = capped(o.client, maxProviderBody)
 	return o, nil
 }
 

@@ -51,12 +51,7 @@ type discovered struct {
 	verifier   *oidc.IDTokenVerifier
 	userinfo   string
 	revocation string
-	// authStyle is how the client secret goes to the token endpoint,
-	// fixed from discovery. Left to x/oauth2's auto-detection, a failed
-	// token request is sent again the other way: a refresh token the
-	// provider already rotated (its answer lost) would be redeemed twice,
-	// and a provider with reuse detection then answers invalid_grant,
-	// which ends the user's grant for what was a network error.
+	// authStyle is how the client authenticates at the token endpoint.
 	authStyle oauth2.AuthStyle
 }
 
@@ -157,9 +152,9 @@ func (o *OIDC) discover(ctx context.Context) (*discovered, error) {
 		return nil, fmt.Errorf("%w: discovery: %v", ErrProviderUnavailable, err)
 	}
 	var extra struct {
-		Userinfo    string   `json:"userinfo_endpoint"`
-		Revocation  string   `json:"revocation_endpoint"`
-		AuthMethods []string `json:"token_endpoint_auth_methods_supported"`
+		Userinfo   string   `json:"userinfo_endpoint"`
+		Revocation string   `json:"revocation_endpoint"`
+		Auth       []string `json:"token_endpoint_auth_methods_supported"`
 	}
 	_ = prov.Claims(&extra)
 	o.disc = &discovered{
@@ -169,19 +164,21 @@ func (o *OIDC) discover(ctx context.Context) (*discovered, error) {
 		verifier:   prov.VerifierContext(base, &oidc.Config{ClientID: o.clientID, Now: o.now}),
 		userinfo:   extra.Userinfo,
 		revocation: extra.Revocation,
-		authStyle:  tokenAuthStyle(extra.AuthMethods),
+		authStyle:  tokenAuthStyle(extra.Auth),
 	}
 	return o.disc, nil
 }
 
-// tokenAuthStyle picks client_secret_basic unless the provider lists only
-// client_secret_post (OpenID Connect Discovery 1.0 §3: an absent list
-// means client_secret_basic).
+// tokenAuthStyle picks the client authentication the provider's metadata
+// offers: client_secret_basic (also the default when the metadata names
+// none, OpenID Connect Discovery 1.0 §3), else client_secret_post. It is
+// never left to x/oauth2's auto-detection, which answers any failed
+// token request by sending it again with the secret in the other place:
+// every refused or failed refresh would reach the provider twice, the
+// second time redeeming a refresh token the first may already have
+// rotated (so a timeout would turn into invalid_grant and end the grant).
 func tokenAuthStyle(methods []string) oauth2.AuthStyle {
-	if len(methods) == 0 || slices.Contains(methods, "client_secret_basic") {
-		return oauth2.AuthStyleInHeader
-	}
-	if slices.Contains(methods, "client_secret_post") {
+	if slices.Contains(methods, "client_secret_post") && !slices.Contains(methods, "client_secret_basic") {
 		return oauth2.AuthStyleInParams
 	}
 	return oauth2.AuthStyleInHeader
@@ -536,22 +533,29 @@ func (o *OIDC) RevokeTokens(ctx context.Context, data []byte) error {
 		{t.RefreshToken, "refresh_token"}, {t.AccessToken, "access_token"},
 	} {
 		if tk.value != "" {
-			errs = append(errs, o.revoke(ctx, d.revocation, tk.value, tk.hint))
+			errs = append(errs, o.revoke(ctx, d, tk.value, tk.hint))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func (o *OIDC) revoke(ctx context.Context, endpoint, token, hint string) error {
+func (o *OIDC) revoke(ctx context.Context, d *discovered, token, hint string) error {
 	form := url.Values{"token": {token}, "token_type_hint": {hint}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if d.authStyle == oauth2.AuthStyleInParams {
+		form.Set("client_id", o.clientID)
+		form.Set("client_secret", o.secret)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.revocation, strings.NewReader(form.Encode()))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	// RFC 7009 §2.1: the client authenticates as at the token endpoint
-	// (client_secret_basic, with RFC 6749 §2.3.1's form-encoding).
-	req.SetBasicAuth(url.QueryEscape(o.clientID), url.QueryEscape(o.secret))
+	// (client_secret_basic, with RFC 6749 §2.3.1's form-encoding, unless
+	// the provider offers only client_secret_post).
+	if d.authStyle != oauth2.AuthStyleInParams {
+		req.SetBasicAuth(url.QueryEscape(o.clientID), url.QueryEscape(o.secret))
+	}
 	resp, err := o.client.Do(req)
 	if err != nil {
 		return fmt.Errorf("%w: revocation: %v", ErrProviderUnavailable, err)

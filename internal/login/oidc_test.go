@@ -408,3 +408,51 @@ func TestOIDCMixUpIssuer(t *testing.T) {
 		t.Fatalf("genuine callback: %+v, %v", id, err)
 	}
 }
+
+// TestOIDCTokenRequestSentOnce: the client authenticates the way the
+// provider's metadata offers, never by trial. x/oauth2's auto-detection
+// answers a failed token request by sending it again with the secret
+// elsewhere, so a refused refresh reached the provider twice, the second
+// time redeeming a refresh token the first might already have rotated. A
+// provider offering only client_secret_post gets it at the token and
+// revocation endpoints alike.
+func TestOIDCTokenRequestSentOnce(t *testing.T) {
+	for _, methods := range [][]string{nil, {"client_secret_basic", "client_secret_post"}, {"client_secret_post"}} {
+		t.Run(strings.Join(append([]string{"methods"}, methods...), " "), func(t *testing.T) {
+			op := fakeoidc.New(t)
+			op.Set(func(op *fakeoidc.OP) { op.AuthMethods = methods })
+			c := newOIDC(t, op)
+			requests := func() (token, invalid int) {
+				op.Set(func(op *fakeoidc.OP) { token, invalid = op.TokenRequests, op.InvalidGrants })
+				return token, invalid
+			}
+			id, err := loginOIDC(t, op, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n, _ := requests(); n != 1 {
+				t.Fatalf("the code exchange took %d token requests, want 1", n)
+			}
+			next, err := c.Refresh(context.Background(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n, _ := requests(); n != 2 {
+				t.Fatalf("login and refresh took %d token requests, want 2", n)
+			}
+			// id's refresh token is rotated out: the provider refuses it once.
+			if _, err := c.Refresh(context.Background(), id); !errors.Is(err, login.ErrUserGone) {
+				t.Fatalf("refresh with the rotated-out token: %v, want ErrUserGone", err)
+			}
+			if n, invalid := requests(); n != 3 || invalid != 1 {
+				t.Fatalf("a refused refresh took %d token requests (%d invalid_grant) after 2, want one", n-2, invalid)
+			}
+			if err := c.RevokeTokens(context.Background(), next.ConnectorData); err != nil {
+				t.Fatalf("revocation: %v", err)
+			}
+			if r := op.Revoked(); len(r) != 2 {
+				t.Fatalf("revoked %d tokens, want 2", len(r))
+			}
+		})
+	}
+}

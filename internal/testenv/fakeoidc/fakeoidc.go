@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -66,12 +67,27 @@ type OP struct {
 	UserinfoCalls int
 	Refreshes     int // refresh_token grants answered with new tokens
 
+	// ExpiresIn is the expires_in, in seconds, of access tokens issued
+	// from now on; 0 means 3600.
+	ExpiresIn int
+	// AuthMethods, when set, is the token_endpoint_auth_methods_supported
+	// discovery lists, and the token and revocation endpoints accept only
+	// those (client_secret_basic, client_secret_post); unset, discovery
+	// lists client_secret_basic and both are accepted.
+	AuthMethods []string
+	// TokenRequests counts every request to the token endpoint;
+	// RefreshRequests the refresh_token grants among them with valid
+	// client credentials, answered or refused; InvalidGrants those refused
+	// with invalid_grant (a dead or reused refresh token).
+	TokenRequests, RefreshRequests, InvalidGrants int
+
 	key       *rsa.PrivateKey
 	kid       string
 	oldKeys   []jose.JSONWebKey // still published after a rotation
 	codes     map[string]codeGrant
 	refresh   map[string]bool // live refresh tokens
 	access    map[string]bool // live access tokens
+	issued    []string        // access tokens in the order issued
 	revoked   []string
 	authorize []url.Values
 	n         int
@@ -142,6 +158,14 @@ func (op *OP) AuthorizeRequests() []url.Values {
 	return append([]url.Values(nil), op.authorize...)
 }
 
+// IssuedAccessTokens returns the access tokens issued so far, oldest
+// first.
+func (op *OP) IssuedAccessTokens() []string {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	return append([]string(nil), op.issued...)
+}
+
 // Revoked returns the tokens revoked through the revocation endpoint.
 func (op *OP) Revoked() []string {
 	op.mu.Lock()
@@ -201,6 +225,9 @@ func (op *OP) discovery(w http.ResponseWriter, _ *http.Request) {
 		"code_challenge_methods_supported":      []string{"S256"},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic"},
 	}
+	if op.AuthMethods != nil {
+		md["token_endpoint_auth_methods_supported"] = op.AuthMethods
+	}
 	if !op.NoRevocation {
 		md["revocation_endpoint"] = op.Issuer + "/revoke"
 	}
@@ -241,15 +268,29 @@ func tokenErr(w http.ResponseWriter, code string) {
 	writeJSON(w, http.StatusBadRequest, map[string]string{"error": code})
 }
 
-func (op *OP) token(w http.ResponseWriter, r *http.Request) {
-	id, secret, ok := r.BasicAuth()
-	if ok {
+// clientAuth reports whether r authenticates the client in a way the OP
+// accepts.
+func (op *OP) clientAuth(r *http.Request) bool {
+	id, secret, basic := r.BasicAuth()
+	method := "client_secret_post"
+	if basic {
 		id, _ = url.QueryUnescape(id)
 		secret, _ = url.QueryUnescape(secret)
+		method = "client_secret_basic"
 	} else {
 		id, secret = r.PostFormValue("client_id"), r.PostFormValue("client_secret")
 	}
-	if id != ClientID || secret != ClientSecret {
+	op.mu.Lock()
+	allowed := op.AuthMethods == nil || slices.Contains(op.AuthMethods, method)
+	op.mu.Unlock()
+	return allowed && id == ClientID && secret == ClientSecret
+}
+
+func (op *OP) token(w http.ResponseWriter, r *http.Request) {
+	op.mu.Lock()
+	op.TokenRequests++
+	op.mu.Unlock()
+	if !op.clientAuth(r) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="fake"`)
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client"})
 		return
@@ -269,7 +310,9 @@ func (op *OP) token(w http.ResponseWriter, r *http.Request) {
 		nonce = g.nonce
 	case "refresh_token":
 		rt := r.PostFormValue("refresh_token")
+		op.RefreshRequests++
 		if !op.refresh[rt] {
+			op.InvalidGrants++
 			tokenErr(w, "invalid_grant")
 			return
 		}
@@ -281,7 +324,12 @@ func (op *OP) token(w http.ResponseWriter, r *http.Request) {
 	}
 	access := rand.Text()
 	op.access[access] = true
-	resp := map[string]any{"access_token": access, "token_type": "Bearer", "expires_in": 3600,
+	op.issued = append(op.issued, access)
+	expiresIn := op.ExpiresIn
+	if expiresIn == 0 {
+		expiresIn = 3600
+	}
+	resp := map[string]any{"access_token": access, "token_type": "Bearer", "expires_in": expiresIn,
 		"id_token": op.idToken(nonce)}
 	if !op.NoRefresh {
 		rt := rand.Text()
@@ -359,8 +407,7 @@ func (op *OP) userinfo(w http.ResponseWriter, r *http.Request) {
 }
 
 func (op *OP) revoke(w http.ResponseWriter, r *http.Request) {
-	id, secret, _ := r.BasicAuth()
-	if id != ClientID || secret != ClientSecret {
+	if !op.clientAuth(r) {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client"})
 		return
 	}

@@ -271,7 +271,10 @@ func (p *Provider) requestedScopes(raw, resource string, client Client) ([]strin
 	if len(raw) > maxScopeLen {
 		return nil, errInvalidScope("The scope parameter is too long.")
 	}
-	scopes := parseScope(raw)
+	scopes, ok := parseScope(raw)
+	if !ok {
+		return nil, errInvalidScope("The scope parameter is malformed.")
+	}
 	if len(scopes) == 0 {
 		scopes = p.resourceScopes(resource)
 	}
@@ -286,21 +289,25 @@ func (p *Provider) requestedScopes(raw, resource string, client Client) ([]strin
 	return scopes, nil
 }
 
-// quoteScope quotes a scope for an error description; known scopes only
-// contain the RFC 6749 §3.3 characters, but this also runs on unknown ones.
+// quoteScope quotes a scope for an error description. The description
+// may hold only %x20-21 / %x23-5B / %x5D-7E (RFC 6749 §5.2), so the quotes
+// are single ones and any other character, '"' and '\\' included, becomes
+// '?'. Scopes reaching here passed scope.Parse, but the description must
+// stay valid whatever it is given.
 func quoteScope(s string) string {
 	if len(s) > 64 {
 		s = s[:64] + "..."
 	}
-	out := make([]rune, 0, len(s)+2)
-	out = append(out, '"')
-	for _, c := range s {
-		if c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
+	out := make([]byte, 0, len(s)+2)
+	out = append(out, '\'')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
 			c = '?'
 		}
 		out = append(out, c)
 	}
-	return string(append(out, '"'))
+	return string(append(out, '\''))
 }
 
 // resourceScopes are the scopes the upstream serving resource requires.

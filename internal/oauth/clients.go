@@ -13,6 +13,7 @@ import (
 
 	"github.com/mcpgate/mcpgate/internal/clientmeta"
 	"github.com/mcpgate/mcpgate/internal/config"
+	"github.com/mcpgate/mcpgate/internal/scope"
 	"github.com/mcpgate/mcpgate/internal/storage"
 )
 
@@ -137,7 +138,7 @@ func clientFromMetadata(m clientmeta.Metadata) storage.Client {
 		GrantTypes:              m.GrantTypes,
 		ResponseTypes:           m.ResponseTypes,
 		TokenEndpointAuthMethod: m.TokenEndpointAuthMethod,
-		Scopes:                  parseScope(m.Scope),
+		Scopes:                  scope.Tokens(m.Scope),
 	}
 }
 

@@ -2,6 +2,8 @@ package oauth
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"slices"
@@ -323,18 +325,17 @@ func (p *Provider) resourceScopes(resource string) []string {
 	return nil
 }
 
-// validS256Challenge: an S256 challenge is a base64url SHA-256, exactly 43
-// characters without padding (RFC 7636 §4.2).
+// validS256Challenge: an S256 challenge is the base64url of a SHA-256
+// without padding (RFC 7636 §4.2): 43 characters, the last of which
+// carries 2 unused bits that must be zero. A challenge with them set
+// decodes leniently to some hash but equals the encoding of none, so no
+// verifier could ever redeem the code; it is refused up front.
 func validS256Challenge(c string) bool {
 	if len(c) != 43 {
 		return false
 	}
-	for i := range len(c) {
-		if !isBase64URL(c[i]) {
-			return false
-		}
-	}
-	return true
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(c)
+	return err == nil && len(raw) == sha256.Size
 }
 
 func isBase64URL(b byte) bool {

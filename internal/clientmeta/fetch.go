@@ -7,9 +7,10 @@ import (
 	"net"
 	"net/netip"
 	"slices"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/mcpgate/mcpgate/internal/ascii"
 )
 
 // Fetcher defaults and cache bounds.
@@ -124,7 +125,7 @@ func (f *Fetcher) checkTarget(clientID string) error {
 		return nil
 	}
 	host := hostOf(clientID)
-	if !slices.ContainsFunc(f.AllowedDomains, func(d string) bool { return strings.EqualFold(d, host) }) {
+	if !slices.ContainsFunc(f.AllowedDomains, func(d string) bool { return ascii.EqualFold(d, host) }) {
 		return invalid("client_id host is not allowed on this server")
 	}
 	return nil

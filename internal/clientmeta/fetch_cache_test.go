@@ -24,7 +24,7 @@ func TestCacheTTL(t *testing.T) {
 		{[]string{"max-age=0"}, MinTTL},
 		{[]string{"max-age=-5"}, MinTTL},
 		{[]string{"max-age=soon"}, MinTTL},
-		{[]string{"max-age=99999999999999999999"}, MinTTL}, // unparsable: stale
+		{[]string{"max-age=99999999999999999999"}, MaxTTL}, // RFC 9111 §1.2.2: the largest age
 		{[]string{"max-age=999999"}, MaxTTL},
 		{[]string{"no-cache"}, MinTTL},
 		{[]string{"no-cache", "max-age=7200"}, MinTTL},

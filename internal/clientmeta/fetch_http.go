@@ -12,9 +12,10 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mcpgate/mcpgate/internal/ascii"
 )
 
 // errRedirect stops the client at the first redirect. Draft §4 forbids
@@ -183,21 +184,32 @@ func (f *Fetcher) readDocument(resp *http.Response) ([]byte, error) {
 // or an invalid max-age counting as 0 (RFC 9111 §4.2.1: stale), and
 // DefaultTTL when neither is sent. Expires and Age are not consulted; the
 // clamp makes their refinement moot.
+//
+// The grammar is read exactly, because the document's host writes it:
+// directives are separated by commas with only SP and HTAB around them
+// (not Unicode spaces); names fold by ASCII only; max-age is
+// delta-seconds, 1*DIGIT or the same quoted once (no sign: ParseInt's
+// "+600" is not a number here), and a value too large for an integer is
+// the largest age, not an error (RFC 9111 §1.2.2); two max-age
+// directives that disagree make the response stale (§4.2.1).
 func cacheTTL(h http.Header) time.Duration {
 	ttl, noCache := DefaultTTL, false
+	var first *string // the first max-age value
 	for _, line := range h.Values("Cache-Control") {
 		for _, d := range strings.Split(line, ",") {
-			name, value, _ := strings.Cut(strings.TrimSpace(d), "=")
-			switch strings.ToLower(name) {
+			name, value, _ := strings.Cut(strings.Trim(d, " \t"), "=")
+			switch ascii.Lower(name) {
 			case "no-store":
 				return 0
 			case "no-cache":
 				noCache = true
 			case "max-age":
-				ttl = 0
-				if n, err := strconv.ParseInt(strings.Trim(value, `"`), 10, 64); err == nil && n > 0 {
-					ttl = time.Duration(min(n, int64(MaxTTL/time.Second))) * time.Second
+				if first == nil {
+					first = &value
+				} else if *first != value {
+					noCache = true
 				}
+				ttl = deltaSeconds(value)
 			}
 		}
 	}
@@ -205,6 +217,27 @@ func cacheTTL(h http.Header) time.Duration {
 		ttl = 0
 	}
 	return min(max(ttl, MinTTL), MaxTTL)
+}
+
+// deltaSeconds reads a max-age value (RFC 9111 §1.2.2), capped at MaxTTL;
+// 0 when it is not 1*DIGIT, bare or in one pair of quotes.
+func deltaSeconds(v string) time.Duration {
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		v = v[1 : len(v)-1]
+	}
+	if v == "" {
+		return 0
+	}
+	var n int64
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return 0
+		}
+		if n < int64(MaxTTL/time.Second) {
+			n = n*10 + int64(v[i]-'0')
+		}
+	}
+	return min(time.Duration(n)*time.Second, MaxTTL)
 }
 
 func hostOf(clientID string) string {

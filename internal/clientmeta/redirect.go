@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/mcpgate/mcpgate/internal/ascii"
 )
 
 // MaxURILength bounds every URI in client metadata. Redirect URIs are shown
@@ -172,7 +174,7 @@ func validPort(port string) bool {
 
 func (p Policy) allowsScheme(scheme string) bool {
 	for _, s := range p.PrivateUseSchemes {
-		if strings.EqualFold(s, scheme) {
+		if ascii.EqualFold(s, scheme) {
 			return true
 		}
 	}

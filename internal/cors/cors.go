@@ -3,7 +3,8 @@ package cors
 import (
 	"net/http"
 	"slices"
-	"strings"
+
+	"github.com/mcpgate/mcpgate/internal/ascii"
 )
 
 // Policy is the cross-origin policy of a set of endpoints.
@@ -82,8 +83,10 @@ func (p Policy) allow(h http.Header, r *http.Request) bool {
 	switch {
 	case len(origins) == 0:
 		return true
-	case len(origins) == 1 && slices.Contains(p.Origins, strings.ToLower(origins[0])):
-		h.Set("Access-Control-Allow-Origin", strings.ToLower(origins[0]))
+	case len(origins) == 1 && slices.Contains(p.Origins, ascii.Lower(origins[0])):
+		// ASCII folding only: Unicode would lower the Kelvin sign
+		// U+212A to 'k' and let a foreign origin pass for a listed one.
+		h.Set("Access-Control-Allow-Origin", ascii.Lower(origins[0]))
 		return true
 	}
 	return false

@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 	"time"
+
+	"github.com/mcpgate/mcpgate/internal/scope"
 )
 
 // Claims are what a verified token says about its bearer, from a JWT's
@@ -83,17 +84,30 @@ func decodeClaims(raw rawClaims, scopeClaim string) (Claims, timeClaims, string)
 	return c, t, ""
 }
 
-// stringOrList decodes a scope claim: a space-separated string (RFC 6749
-// §3.3, RFC 9068 scope) or an array of strings (Okta scp).
+// stringOrList decodes a scope claim: a string of scope-tokens separated
+// by single spaces (RFC 6749 §3.3, RFC 9068 scope) or an array of strings
+// (Okta scp). Only valid scope-tokens are kept (package scope): a tab or a
+// Unicode space separates nothing, so "read\tadmin" grants neither read
+// nor admin, as the authorization server that issued it means it.
 type stringOrList []string
 
 func (s *stringOrList) UnmarshalJSON(b []byte) error {
 	var one string
 	if err := json.Unmarshal(b, &one); err == nil {
-		*s = strings.Fields(one)
+		*s = scope.Tokens(one)
 		return nil
 	}
-	return json.Unmarshal(b, (*[]string)(s))
+	var list []string
+	if err := json.Unmarshal(b, &list); err != nil {
+		return err
+	}
+	*s = nil
+	for _, v := range list {
+		if scope.ValidToken(v) && !slices.Contains(*s, v) {
+			*s = append(*s, v)
+		}
+	}
+	return nil
 }
 
 // audience decodes aud: one string or an array of strings (RFC 7519

@@ -77,8 +77,12 @@ func decodeHeaderValue(v string) (string, bool) {
 	if inner, ok = strings.CutSuffix(inner, base64Suffix); !ok {
 		return v, true
 	}
-	b, err := base64.StdEncoding.DecodeString(inner)
-	if err != nil {
+	// Strictly, and without the line breaks the decoder would skip: a
+	// value has one encoded spelling, so no reader of the header (a load
+	// balancer decoding strictly, say) can take it for another name or
+	// for none.
+	b, err := base64.StdEncoding.Strict().DecodeString(inner)
+	if err != nil || strings.ContainsAny(inner, "\r\n") {
 		return "", false
 	}
 	return string(b), true

@@ -2,6 +2,8 @@ package oauth
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"slices"
@@ -271,7 +273,10 @@ func (p *Provider) requestedScopes(raw, resource string, client Client) ([]strin
 	if len(raw) > maxScopeLen {
 		return nil, errInvalidScope("The scope parameter is too long.")
 	}
-	scopes := parseScope(raw)
+	scopes, ok := parseScope(raw)
+	if !ok {
+		return nil, errInvalidScope("The scope parameter is malformed.")
+	}
 	if len(scopes) == 0 {
 		scopes = p.resourceScopes(resource)
 	}
@@ -286,21 +291,25 @@ func (p *Provider) requestedScopes(raw, resource string, client Client) ([]strin
 	return scopes, nil
 }
 
-// quoteScope quotes a scope for an error description; known scopes only
-// contain the RFC 6749 §3.3 characters, but this also runs on unknown ones.
+// quoteScope quotes a scope for an error description. The description
+// may hold only %x20-21 / %x23-5B / %x5D-7E (RFC 6749 §5.2), so the quotes
+// are single ones and any other character, '"' and '\\' included, becomes
+// '?'. Scopes reaching here passed scope.Parse, but the description must
+// stay valid whatever it is given.
 func quoteScope(s string) string {
 	if len(s) > 64 {
 		s = s[:64] + "..."
 	}
-	out := make([]rune, 0, len(s)+2)
-	out = append(out, '"')
-	for _, c := range s {
-		if c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
+	out := make([]byte, 0, len(s)+2)
+	out = append(out, '\'')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
 			c = '?'
 		}
 		out = append(out, c)
 	}
-	return string(append(out, '"'))
+	return string(append(out, '\''))
 }
 
 // resourceScopes are the scopes the upstream serving resource requires.
@@ -316,18 +325,17 @@ func (p *Provider) resourceScopes(resource string) []string {
 	return nil
 }
 
-// validS256Challenge: an S256 challenge is a base64url SHA-256, exactly 43
-// characters without padding (RFC 7636 §4.2).
+// validS256Challenge: an S256 challenge is the base64url of a SHA-256
+// without padding (RFC 7636 §4.2): 43 characters, the last of which
+// carries 2 unused bits that must be zero. A challenge with them set
+// decodes leniently to some hash but equals the encoding of none, so no
+// verifier could ever redeem the code; it is refused up front.
 func validS256Challenge(c string) bool {
 	if len(c) != 43 {
 		return false
 	}
-	for i := range len(c) {
-		if !isBase64URL(c[i]) {
-			return false
-		}
-	}
-	return true
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(c)
+	return err == nil && len(raw) == sha256.Size
 }
 
 func isBase64URL(b byte) bool {

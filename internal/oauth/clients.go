@@ -13,6 +13,7 @@ import (
 
 	"github.com/mcpgate/mcpgate/internal/clientmeta"
 	"github.com/mcpgate/mcpgate/internal/config"
+	"github.com/mcpgate/mcpgate/internal/scope"
 	"github.com/mcpgate/mcpgate/internal/storage"
 )
 
@@ -137,7 +138,7 @@ func clientFromMetadata(m clientmeta.Metadata) storage.Client {
 		GrantTypes:              m.GrantTypes,
 		ResponseTypes:           m.ResponseTypes,
 		TokenEndpointAuthMethod: m.TokenEndpointAuthMethod,
-		Scopes:                  parseScope(m.Scope),
+		Scopes:                  scope.Tokens(m.Scope),
 	}
 }
 
@@ -149,28 +150,40 @@ func hashSecret(secret string) []byte {
 	return h[:]
 }
 
-// authenticateClient identifies the client at the token, revocation and
-// introspection endpoints (RFC 6749 §2.3.1). It accepts exactly the method
-// the client registered; a public client sends only client_id. Any
-// failure is invalid_client, whatever went wrong.
-func (p *Provider) authenticateClient(r *http.Request) (Client, *Error) {
-	id, secret, basic := r.BasicAuth()
+// clientCredentials reads the client ID and secret of a request: HTTP
+// Basic (client_secret_basic, both parts form-urlencoded, RFC 6749
+// §2.3.1) or the form (client_secret_post, or a public client's
+// client_id alone). A form client_id beside Basic must name the same
+// client. Any unreadable credential is invalid_client.
+func clientCredentials(r *http.Request) (id, secret string, basic bool, e *Error) {
+	id, secret, basic = r.BasicAuth()
 	if basic {
-		// RFC 6749 §2.3.1: Basic credentials are form-urlencoded.
 		var err1, err2 error
 		id, err1 = url.QueryUnescape(id)
 		secret, err2 = url.QueryUnescape(secret)
 		if err1 != nil || err2 != nil {
-			return Client{}, errInvalidClient("Client authentication failed.")
+			return "", "", false, errInvalidClient("Client authentication failed.")
 		}
 		if form := r.PostForm.Get("client_id"); form != "" && form != id {
-			return Client{}, errInvalidRequest("client_id differs from the authenticated client.")
+			return "", "", false, errInvalidRequest("client_id differs from the authenticated client.")
 		}
 	} else {
 		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
 	}
 	if id == "" {
-		return Client{}, errInvalidClient("Client authentication failed.")
+		return "", "", false, errInvalidClient("Client authentication failed.")
+	}
+	return id, secret, basic, nil
+}
+
+// authenticateClient identifies the client at the token, revocation and
+// introspection endpoints (RFC 6749 §2.3.1). It accepts exactly the method
+// the client registered; a public client sends only client_id. Any
+// failure is invalid_client, whatever went wrong.
+func (p *Provider) authenticateClient(r *http.Request) (Client, *Error) {
+	id, secret, basic, e := clientCredentials(r)
+	if e != nil {
+		return Client{}, e
 	}
 	c, err := p.clients.Get(r.Context(), id)
 	if err != nil {

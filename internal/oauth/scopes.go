@@ -2,9 +2,9 @@ package oauth
 
 import (
 	"slices"
-	"strings"
 
 	"github.com/mcpgate/mcpgate/internal/config"
+	"github.com/mcpgate/mcpgate/internal/scope"
 )
 
 // OfflineAccess asks for a refresh token. It is advertised in AS metadata
@@ -122,15 +122,13 @@ func (c *scopeCatalogue) Grantable(requested []string, p Principal) []string {
 	return out
 }
 
-// parseScope splits a scope parameter (RFC 6749 §3.3), dropping duplicates.
-func parseScope(raw string) []string {
-	var out []string
-	for _, s := range strings.Fields(raw) {
-		if !slices.Contains(out, s) {
-			out = append(out, s)
-		}
-	}
-	return out
+// parseScope splits a scope parameter (RFC 6749 §3.3) on single spaces,
+// dropping duplicates; false when a token holds a character outside the
+// scope-token set (a tab or Unicode space is no separator: see package
+// scope). Callers answer invalid_scope.
+func parseScope(raw string) ([]string, bool) {
+	s, err := scope.Parse(raw)
+	return s, err == nil
 }
 
 // ExpandScopes returns scopes plus every scope they imply in the

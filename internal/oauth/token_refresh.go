@@ -67,8 +67,8 @@ func (p *Provider) refreshScopes(r *http.Request, fam storage.RefreshFamily) ([]
 	if raw == "" {
 		return fam.Scopes, nil
 	}
-	requested := parseScope(raw)
-	if len(raw) > maxScopeLen || !p.scopes.Covers(fam.Scopes, requested) {
+	requested, ok := parseScope(raw)
+	if !ok || len(raw) > maxScopeLen || !p.scopes.Covers(fam.Scopes, requested) {
 		return nil, errInvalidScope("The requested scope exceeds the grant.")
 	}
 	return requested, nil

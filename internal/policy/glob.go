@@ -21,6 +21,11 @@ func compileGlob(pattern string) (*regexp.Regexp, error) {
 	if pattern == "" {
 		return nil, errors.New("empty match pattern")
 	}
+	if !utf8.ValidString(pattern) {
+		// A regexp reads an invalid byte as U+FFFD, which matches every
+		// invalid byte of a name: "t\xd80" would match "t\xdf0".
+		return nil, fmt.Errorf("invalid match pattern %q: not UTF-8", pattern)
+	}
 	if _, err := path.Match(pattern, ""); err != nil {
 		return nil, fmt.Errorf("invalid match pattern %q (path.Match syntax): %w", pattern, err)
 	}

@@ -2,6 +2,8 @@ package policy
 
 import (
 	"strings"
+
+	"github.com/mcpgate/mcpgate/internal/ascii"
 )
 
 // CanonicalURI is the form of a resource URI that rules are matched
@@ -11,7 +13,9 @@ import (
 // file:///srv/%73ecret/key, file:///srv//secret/key and
 // FILE:///srv/secret/key as the same file; matched raw, each would slip
 // past a rule on file:///srv/secret/*. So the scheme and authority are
-// lower-cased and the path percent-decoded, and what has no single
+// lower-cased (A-Z only: Unicode would lower the Kelvin sign U+212A to
+// 'k', so a rule allowing https://keep.example/* would also allow a
+// different authority) and the path percent-decoded, and what has no single
 // reading is refused: dot segments, empty segments inside the path, an
 // encoded '/', a backslash, a NUL, and broken escapes. Query and fragment
 // are kept as sent.
@@ -20,7 +24,7 @@ func CanonicalURI(uri string) (string, bool) {
 	if colon <= 0 {
 		return "", false
 	}
-	scheme, rest := strings.ToLower(uri[:colon]), uri[colon+1:]
+	scheme, rest := ascii.Lower(uri[:colon]), uri[colon+1:]
 	if !validScheme(scheme) {
 		return "", false
 	}
@@ -34,7 +38,7 @@ func CanonicalURI(uri string) (string, bool) {
 		if end < 0 {
 			end = len(r)
 		}
-		authority, rest = "//"+strings.ToLower(r[:end]), r[end:]
+		authority, rest = "//"+ascii.Lower(r[:end]), r[end:]
 		if strings.ContainsAny(authority, "\\%\x00") {
 			return "", false
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/mcpgate/mcpgate/internal/reqid"
+	"github.com/mcpgate/mcpgate/internal/scope"
 )
 
 // JSON-RPC error codes the gateway answers with besides the inspector's
@@ -69,8 +70,17 @@ func challenge(errCode, resourceMetadata string, scopes []string) string {
 		b.WriteString(`error="` + errCode + `", `)
 	}
 	b.WriteString(`resource_metadata="` + resourceMetadata + `"`)
-	if len(scopes) > 0 {
-		b.WriteString(`, scope="` + strings.Join(scopes, " ") + `"`)
+	// Scope names come from config, which admits only scope-tokens; one
+	// that is not (a '"' or '\\' would end or escape the quoted string and
+	// let the rest be read as further parameters) is left out here too.
+	var valid []string
+	for _, s := range scopes {
+		if scope.ValidToken(s) {
+			valid = append(valid, s)
+		}
+	}
+	if len(valid) > 0 {
+		b.WriteString(`, scope="` + strings.Join(valid, " ") + `"`)
 	}
 	return b.String()
 }

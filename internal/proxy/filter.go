@@ -91,22 +91,26 @@ func (rt *route) filterResponse(resp *http.Response, st *forwardState) error {
 // key spelling a list field in any letter case, and no \u escape that
 // could spell one, holds no list and passes without being decoded (the
 // SSE relay pays no JSON parse per event, SPEC PF-5). Letter case counts
-// because clients decode case-insensitively (Go's encoding/json reads
-// "Tools" into a Tools field).
+// because clients decode case-insensitively, and by Unicode folding:
+// Go's encoding/json reads "Tools" and also "tool\u017F" (a raw long s,
+// which folds to 's', two bytes long) into a Tools field. So each quoted
+// string is compared whole with bytes.EqualFold, the folding
+// encoding/json uses, never by the field's byte length.
 func mayHoldList(b []byte) bool {
 	if bytes.Contains(b, []byte(`\u`)) {
 		return true
 	}
 	for i := bytes.IndexByte(b, '"'); i >= 0 && i+1 < len(b); {
 		rest := b[i+1:]
-		for _, lf := range listFields {
-			if n := len(lf.field); len(rest) > n && rest[n] == '"' && bytes.EqualFold(rest[:n], []byte(lf.field)) {
-				return true
-			}
-		}
 		j := bytes.IndexByte(rest, '"')
 		if j < 0 {
 			break
+		}
+		for _, lf := range listFields {
+			// A fold of an ASCII letter is at most 3 bytes (U+212A).
+			if n := len(lf.field); j >= n && j <= 3*n && bytes.EqualFold(rest[:j], []byte(lf.field)) {
+				return true
+			}
 		}
 		i += 1 + j
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcpgate/mcpgate/internal/ascii"
 	"github.com/mcpgate/mcpgate/internal/config"
 	"github.com/mcpgate/mcpgate/internal/jsonrpc"
 	"github.com/mcpgate/mcpgate/internal/policy"
@@ -239,12 +240,20 @@ func bearerToken(r *http.Request) (string, string) {
 		return "", "more than one Authorization header"
 	}
 	scheme, token, ok := strings.Cut(vals[0], " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
+	if !ok || !ascii.EqualFold(scheme, "Bearer") {
 		return "", errNoToken
 	}
 	token = strings.TrimLeft(token, " ")
-	if token == "" || strings.ContainsAny(token, " \t") {
+	if token == "" {
 		return "", "malformed bearer token"
+	}
+	// Visible ASCII only (RFC 6750 b64token is narrower still): a space,
+	// control or non-ASCII byte is in no issued token, and must not ride
+	// on into logs, caches or an introspection request.
+	for i := 0; i < len(token); i++ {
+		if token[i] < 0x21 || token[i] > 0x7e {
+			return "", "malformed bearer token"
+		}
 	}
 	return token, ""
 }

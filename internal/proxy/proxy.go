@@ -9,9 +9,9 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
 
+	"github.com/mcpgate/mcpgate/internal/ascii"
 	"github.com/mcpgate/mcpgate/internal/audit"
 	"github.com/mcpgate/mcpgate/internal/config"
 	"github.com/mcpgate/mcpgate/internal/policy"
@@ -120,7 +120,7 @@ func New(o Options) (*Proxy, error) {
 	if o.Seal == nil {
 		return nil, errors.New("proxy: a seal keyring is required (session binding)")
 	}
-	p := &Proxy{opts: o, host: strings.ToLower(pub.Host), scheme: pub.Scheme, origins: o.AllowedOrigins,
+	p := &Proxy{opts: o, host: ascii.Lower(pub.Host), scheme: pub.Scheme, origins: o.AllowedOrigins,
 		streams: newStreamLimiter(o.MaxStreamsPerUser)}
 	p.closing, p.closeStreamsF = context.WithCancel(context.Background())
 	if len(p.origins) == 0 {

@@ -51,7 +51,10 @@ func (s *sessions) open(id string) (binding, bool) {
 	if ok {
 		return b, true
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(id)
+	// Strict: lenient base64 ignores the unused low bits of the last
+	// character, so one sealed ID would have several spellings, each a
+	// distinct cache entry and a distinct key anywhere the ID is used.
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(id)
 	if err != nil {
 		return binding{}, false
 	}

@@ -2,12 +2,15 @@ package ratelimit
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
 	"math"
 	"net/http"
 	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mcpgate/mcpgate/internal/audit"
 	"github.com/mcpgate/mcpgate/internal/clientip"
@@ -87,15 +90,21 @@ func (g *Guard) Allow(w http.ResponseWriter, r *http.Request, endpoint string, l
 }
 
 // AllowMCP applies the MCP limits to one request of subject on upstream:
-// mcp_user once, then mcp_user_tool for each tool the request calls (a
-// batch may call several). The tool key is "<upstream>/<tool>", so two
-// upstreams' tools of the same name count apart. The proxy calls it after
-// its policy step, so only calls the policy allowed are counted, and
-// answers a refusal with 429 and a JSON-RPC error.
+// mcp_user once per tool call in the body and at least once (a JSON-RPC
+// batch of N tools/call costs N, or batching would multiply the per-user
+// limit by the batch size), then mcp_user_tool for each tool called. The
+// first refusal refuses the whole request; the units already counted stay
+// spent, so a client cannot probe its quota for free. The tool key is
+// "<upstream>/<tool>", so two upstreams' tools of the same name count
+// apart. The proxy calls it after its policy step, so only calls the
+// policy allowed are counted, and answers a refusal with 429 and a
+// JSON-RPC error.
 func (g *Guard) AllowMCP(w http.ResponseWriter, r *http.Request, upstream, subject string, tools []string) bool {
 	endpoint := "mcp:" + upstream
-	if !g.Allow(w, r, endpoint, g.MCPUser, ByUser(subject)) {
-		return false
+	for range max(1, len(tools)) {
+		if !g.Allow(w, r, endpoint, g.MCPUser, ByUser(subject)) {
+			return false
+		}
 	}
 	for _, t := range tools {
 		if !g.Allow(w, r, endpoint, g.MCPUserTool, ByUserTool(subject, upstream+"/"+t)) {
@@ -138,14 +147,23 @@ func (g *Guard) log() *slog.Logger {
 	return g.Log
 }
 
+// maxAuditTool bounds the tool name an audit record quotes.
+const maxAuditTool = 256
+
 // boundedTool keeps an audit record of a tool name short: the name comes
-// from the request body.
+// from the request body. A longer name keeps its first maxAuditTool bytes
+// (cut at a UTF-8 boundary) and gains the SHA-256 of the whole name, so
+// two long names sharing a prefix stay distinguishable in the trail.
 func boundedTool(t string) string {
-	const maxTool = 128
-	if len(t) <= maxTool {
+	if len(t) <= maxAuditTool {
 		return t
 	}
-	return t[:maxTool] + "…"
+	cut := maxAuditTool
+	for cut > 0 && !utf8.RuneStart(t[cut]) {
+		cut--
+	}
+	sum := sha256.Sum256([]byte(t))
+	return t[:cut] + "…sha256:" + hex.EncodeToString(sum[:])
 }
 
 // SetHeaders sets the rate-limit response fields for res:

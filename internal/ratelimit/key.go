@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"strconv"
 
 	"github.com/mcpgate/mcpgate/internal/clientip"
 )
@@ -46,10 +47,9 @@ func ByClient(clientID string) Key {
 // ByClientIP counts by OAuth client ID and client address together, for
 // public clients: their ID is no secret (a CIMD client's ID is a public
 // URL), so counting by the ID alone would let anyone spend the quota of
-// every user of, say, a popular desktop client. The NUL cannot occur in
-// a client ID.
+// every user of, say, a popular desktop client.
 func ByClientIP(clientID string, r *http.Request) Key {
-	return Key{Kind: KindClientIP, Client: clientID, value: clientID + "\x00" + clientip.Key(clientip.From(r))}
+	return Key{Kind: KindClientIP, Client: clientID, value: pair(clientID, clientip.Key(clientip.From(r)))}
 }
 
 // ByUser counts by subject.
@@ -57,10 +57,18 @@ func ByUser(subject string) Key {
 	return Key{Kind: KindUser, User: subject, value: subject}
 }
 
-// ByUserTool counts by subject and tool name together. The NUL between
-// them cannot occur in a subject, so no two pairs share a key.
+// ByUserTool counts by subject and tool name together.
 func ByUserTool(subject, tool string) Key {
-	return Key{Kind: KindUserTool, User: subject, Tool: tool, value: subject + "\x00" + tool}
+	return Key{Kind: KindUserTool, User: subject, Tool: tool, value: pair(subject, tool)}
+}
+
+// pair encodes two values as one, injectively: the first is prefixed with
+// its length. A separator byte would not do: subjects of an external
+// authorization server and tool names are attacker-chosen and may hold
+// any byte, NUL included, so ("a\x00b", "c") and ("a", "b\x00c") would
+// share one bucket and one user could spend another's quota.
+func pair(a, b string) string {
+	return strconv.Itoa(len(a)) + ":" + a + b
 }
 
 // String is the key a Limiter stores: the kind and the value, the value

@@ -51,7 +51,9 @@ func wellFormed(v string) bool {
 	if len(v) != secretLen {
 		return false
 	}
-	b, err := base64.RawURLEncoding.DecodeString(v)
+	// Strict: a lenient decoder ignores the unused low bits of the last
+	// character, and such a value is no value this package minted.
+	b, err := base64.RawURLEncoding.Strict().DecodeString(v)
 	return err == nil && len(b) == secretBytes
 }
 

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/mcpgate/mcpgate/internal/scope"
 )
 
 // TypeAccessToken is the JWS "typ" header of every access token
@@ -57,7 +59,7 @@ type Claims struct {
 }
 
 // Scopes splits Scope into its space-separated tokens (RFC 6749 §3.3).
-func (c Claims) Scopes() []string { return strings.Fields(c.Scope) }
+func (c Claims) Scopes() []string { return scope.Tokens(c.Scope) }
 
 // Audience is the aud claim: a single string on the wire when it has one
 // member (as Mint writes it), an array otherwise (RFC 7519 §4.1.3).

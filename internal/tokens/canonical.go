@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/mcpgate/mcpgate/internal/ascii"
 )
 
 // ErrInvalidResource: a resource URI that CanonicalResource refuses. The
@@ -20,7 +22,7 @@ var ErrInvalidResource = errors.New("tokens: invalid resource URI")
 //
 // Rules (RFC 3986 §6.2.2 and §6.2.3 normalisation, plus refusals):
 //   - scheme http or https, lower-cased; anything else is refused;
-//   - host required and lower-cased; userinfo refused (it would let
+//   - host required, ASCII, without IPv6 zone, and lower-cased; userinfo refused (it would let
 //     "https://good@evil" look like "good");
 //   - the scheme's default port is dropped, other ports are written in
 //     decimal without leading zeros (":0443" is 443, i.e. dropped);
@@ -44,7 +46,7 @@ func CanonicalResource(raw string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w: unparsable", ErrInvalidResource)
 	}
-	scheme := strings.ToLower(u.Scheme)
+	scheme := ascii.Lower(u.Scheme)
 	if scheme != "https" && scheme != "http" {
 		return "", fmt.Errorf("%w: scheme must be http or https", ErrInvalidResource)
 	}
@@ -63,10 +65,20 @@ func CanonicalResource(raw string) (string, error) {
 }
 
 // canonicalHost lower-cases the host and drops the scheme's default port.
+// The host must be ASCII and is lower-cased by ASCII rules only: Unicode
+// would lower the Kelvin sign U+212A to 'k', making "mcp.\u212Aeep.example"
+// an alias of the audience "mcp.keep.example". An IPv6 zone ("%25eth0")
+// names an interface on the sender's machine, not a resource, and is
+// refused too.
 func canonicalHost(scheme string, u *url.URL) (string, error) {
-	name := strings.ToLower(u.Hostname())
+	name := ascii.Lower(u.Hostname())
 	if name == "" {
 		return "", fmt.Errorf("%w: no host", ErrInvalidResource)
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i] >= 0x80 || name[i] == '%' {
+			return "", fmt.Errorf("%w: non-ASCII host or IPv6 zone", ErrInvalidResource)
+		}
 	}
 	if strings.Contains(name, ":") {
 		name = "[" + name + "]" // IPv6 literal

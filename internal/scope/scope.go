@@ -3,6 +3,7 @@ package scope
 import (
 	"errors"
 	"slices"
+	"strings"
 )
 
 // ErrSyntax: a scope string with a character no scope-token may hold.
@@ -29,13 +30,7 @@ func ValidToken(s string) bool {
 // guessed at.
 func Parse(raw string) ([]string, error) {
 	var out []string
-	for len(raw) > 0 {
-		tok := raw
-		if i := indexSP(raw); i >= 0 {
-			tok, raw = raw[:i], raw[i+1:]
-		} else {
-			raw = ""
-		}
+	for tok := range strings.SplitSeq(raw, " ") {
 		if tok == "" {
 			continue
 		}
@@ -55,25 +50,10 @@ func Parse(raw string) ([]string, error) {
 // dropped; it is never split further.
 func Tokens(raw string) []string {
 	var out []string
-	for len(raw) > 0 {
-		tok := raw
-		if i := indexSP(raw); i >= 0 {
-			tok, raw = raw[:i], raw[i+1:]
-		} else {
-			raw = ""
-		}
+	for tok := range strings.SplitSeq(raw, " ") {
 		if ValidToken(tok) && !slices.Contains(out, tok) {
 			out = append(out, tok)
 		}
 	}
 	return out
-}
-
-func indexSP(s string) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == ' ' {
-			return i
-		}
-	}
-	return -1
 }

@@ -32,7 +32,9 @@ func TestCacheTTLGrammar(t *testing.T) {
 }
 
 var (
-	directiveRE = regexp.MustCompile(`\A[ \t]*([!#$%&'*+.^_` + "`" + `|~0-9A-Za-z-]+)(?:=(.*?))?[ \t]*\z`)
+	// (?s): a value is any bytes, newlines included (the fetcher is handed
+	// whatever the header holds; an invalid max-age is stale, not ignored).
+	directiveRE = regexp.MustCompile(`(?s)\A[ \t]*([!#$%&'*+.^_` + "`" + `|~0-9A-Za-z-]+)(?:=(.*?))?[ \t]*\z`)
 	deltaRE     = regexp.MustCompile(`\A(?:([0-9]+)|"([0-9]+)")\z`)
 )
 

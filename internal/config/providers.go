@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net/mail"
 	"regexp"
 	"slices"
@@ -71,7 +72,28 @@ func (p IdentityProvider) checkOIDC(ps *Problems, path string) {
 	} else if strings.ContainsFunc(p.GroupsClaim, unicode.IsSpace) {
 		ps.add(field(path, "groups_claim"), "must be one claim name, without spaces")
 	}
+	keys := slices.Sorted(maps.Keys(p.AuthParams))
+	for _, k := range keys {
+		switch {
+		case k == "":
+			ps.add(field(path, "auth_params"), "a parameter name is empty")
+		case slices.Contains(ReservedAuthParams, k):
+			// Overriding one would break or weaken the login: state,
+			// nonce and the PKCE challenge bind the answer to the
+			// browser and the login that asked for it.
+			ps.add(field(field(path, "auth_params"), k), "is set by mcpgate itself and cannot be overridden")
+		}
+	}
 }
+
+// ReservedAuthParams are the authorization request parameters mcpgate
+// sets itself; auth_params may not name them. resource is among them
+// because mcpgate deliberately never sends one upstream (Entra refuses
+// it along with OpenID scopes); request and request_uri because a request
+// object's parameters supersede the query's (OpenID Connect Core 1.0
+// §6.3.3), so one could replace all the others.
+var ReservedAuthParams = []string{"response_type", "client_id", "redirect_uri", "scope", "state", "nonce",
+	"code_challenge", "code_challenge_method", "resource", "request", "request_uri"}
 
 var githubTeamRE = regexp.MustCompile(`^[^/\s]+/[^/\s]+$`)
 
@@ -158,7 +180,7 @@ func validEmail(s string) bool {
 
 // providerFields lists the keys each provider type uses.
 var providerFields = map[string][]string{
-	"oidc":   {"issuer", "client_id", "client_secret", "client_secret_file", "scopes", "groups_claim"},
+	"oidc":   {"issuer", "client_id", "client_secret", "client_secret_file", "scopes", "groups_claim", "auth_params"},
 	"github": {"client_id", "client_secret", "client_secret_file", "scopes", "allowed_orgs", "allowed_teams", "api_url", "web_url"},
 	"local":  {"users"},
 }
@@ -177,6 +199,7 @@ func (p IdentityProvider) checkUnused(ps *Problems, path string) {
 		{"client_secret_file", p.ClientSecretFile != ""},
 		{"scopes", len(p.Scopes) > 0},
 		{"groups_claim", p.GroupsClaim != ""},
+		{"auth_params", len(p.AuthParams) > 0},
 		{"allowed_orgs", len(p.AllowedOrgs) > 0},
 		{"allowed_teams", len(p.AllowedTeams) > 0},
 		{"api_url", p.APIURL != ""},

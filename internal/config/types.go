@@ -161,6 +161,10 @@ type IdentityProvider struct {
 	// GroupsClaim is the ID-token/userinfo claim holding groups (oidc).
 	// Default "groups".
 	GroupsClaim string `yaml:"groups_claim"`
+	// AuthParams are extra query parameters of the authorization request
+	// (oidc only), such as Google's access_type: offline. Parameters
+	// mcpgate sets itself (ReservedAuthParams) are refused.
+	AuthParams map[string]string `yaml:"auth_params"`
 	// AllowedOrgs and AllowedTeams ("org/team") restrict github logins.
 	AllowedOrgs  []string `yaml:"allowed_orgs"`
 	AllowedTeams []string `yaml:"allowed_teams"`

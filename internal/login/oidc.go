@@ -36,6 +36,7 @@ type OIDC struct {
 	id, issuer, clientID, secret string
 	scopes                       []string
 	groupsClaim                  string
+	authParams                   map[string]string // extra authorization request parameters
 	client                       *http.Client
 	now                          func() time.Time
 
@@ -95,7 +96,7 @@ func NewOIDC(p config.IdentityProvider, opts ...OIDCOption) (*OIDC, error) {
 	}
 	o := &OIDC{
 		id: p.ID, issuer: p.Issuer, clientID: p.ClientID, secret: p.ClientSecret,
-		scopes: p.Scopes, groupsClaim: p.GroupsClaim,
+		scopes: p.Scopes, groupsClaim: p.GroupsClaim, authParams: map[string]string{},
 		client: &http.Client{Timeout: providerTimeout},
 		now:    time.Now,
 	}
@@ -104,6 +105,14 @@ func NewOIDC(p config.IdentityProvider, opts ...OIDCOption) (*OIDC, error) {
 	}
 	if o.groupsClaim == "" {
 		o.groupsClaim = "groups"
+	}
+	for k, v := range p.AuthParams {
+		// Config validation refuses these; dropped here too, so that no
+		// configuration can replace the state, nonce or PKCE challenge
+		// that bind the provider's answer to this login.
+		if !slices.Contains(config.ReservedAuthParams, k) {
+			o.authParams[k] = v
+		}
 	}
 	for _, opt := range opts {
 		opt(o)
@@ -203,10 +212,17 @@ func (o *OIDC) LoginURL(callbackURL, state, codeChallenge, nonce string) (string
 	if err != nil {
 		return "", err
 	}
-	return o.oauth2Config(d, callbackURL).AuthCodeURL(state,
+	// auth_params hold no reserved name (NewOIDC dropped them); they are
+	// applied before the PKCE challenge and the nonce all the same.
+	opts := make([]oauth2.AuthCodeOption, 0, len(o.authParams)+3)
+	for k, v := range o.authParams {
+		opts = append(opts, oauth2.SetAuthURLParam(k, v))
+	}
+	opts = append(opts,
 		oauth2.SetAuthURLParam("code_challenge", codeChallenge),
 		oauth2.SetAuthURLParam("code_challenge_method", "S256"),
-		oidc.Nonce(nonce)), nil
+		oidc.Nonce(nonce))
+	return o.oauth2Config(d, callbackURL).AuthCodeURL(state, opts...), nil
 }
 
 // HandleCallback implements RedirectConnector.
@@ -283,35 +299,9 @@ func (o *OIDC) addUserinfo(ctx context.Context, d *discovered, accessToken, subj
 	if d.userinfo == "" || accessToken == "" {
 		return nil
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.userinfo, nil)
-	if err != nil {
+	status, info, err := o.fetchUserinfo(ctx, d, accessToken, subject)
+	if err != nil || status != http.StatusOK {
 		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+accessToken)
-	req.Header.Set("Accept", "application/json")
-	resp, err := o.client.Do(req)
-	if err != nil {
-		return fmt.Errorf("%w: userinfo: %v", ErrProviderUnavailable, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxProviderBody))
-	switch {
-	case err != nil:
-		return fmt.Errorf("%w: userinfo: %v", ErrProviderUnavailable, err)
-	case resp.StatusCode >= 500:
-		return fmt.Errorf("%w: userinfo answered %d", ErrProviderUnavailable, resp.StatusCode)
-	case resp.StatusCode != http.StatusOK:
-		return nil
-	}
-	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "application/jwt" {
-		return nil // a signed userinfo: the ID token's claims stand
-	}
-	var info map[string]any
-	if err := json.Unmarshal(body, &info); err != nil {
-		return fmt.Errorf("oidc: userinfo is not JSON: %w", err)
-	}
-	if sub, _ := info["sub"].(string); sub != subject {
-		return errors.New("oidc: userinfo is about another subject")
 	}
 	for k, v := range info {
 		if _, ok := claims[k]; !ok {
@@ -319,6 +309,46 @@ func (o *OIDC) addUserinfo(ctx context.Context, d *discovered, accessToken, subj
 		}
 	}
 	return nil
+}
+
+// fetchUserinfo asks the userinfo endpoint about the holder of
+// accessToken. It returns the answer's status and, for a 200 JSON answer,
+// its claims (none for a signed, application/jwt answer: the ID token's
+// claims stand). An unreachable provider, an unreadable answer and a 5xx
+// are ErrProviderUnavailable; a JSON answer about another subject than
+// subject is refused (§5.3.4).
+func (o *OIDC) fetchUserinfo(ctx context.Context, d *discovered, accessToken, subject string) (int, map[string]any, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.userinfo, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+accessToken)
+	req.Header.Set("Accept", "application/json")
+	resp, err := o.client.Do(req)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%w: userinfo: %v", ErrProviderUnavailable, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxProviderBody))
+	switch {
+	case err != nil:
+		return 0, nil, fmt.Errorf("%w: userinfo: %v", ErrProviderUnavailable, err)
+	case resp.StatusCode >= 500:
+		return resp.StatusCode, nil, fmt.Errorf("%w: userinfo answered %d", ErrProviderUnavailable, resp.StatusCode)
+	case resp.StatusCode != http.StatusOK:
+		return resp.StatusCode, nil, nil
+	}
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "application/jwt" {
+		return resp.StatusCode, nil, nil
+	}
+	var info map[string]any
+	if err := json.Unmarshal(body, &info); err != nil {
+		return 0, nil, fmt.Errorf("oidc: userinfo is not JSON: %w", err)
+	}
+	if sub, _ := info["sub"].(string); sub != subject {
+		return 0, nil, errors.New("oidc: userinfo is about another subject")
+	}
+	return resp.StatusCode, info, nil
 }
 
 // identity maps claims to an Identity.
@@ -421,19 +451,32 @@ func tokenError(what string, err error) error {
 	return fmt.Errorf("%w: %s: %v", ErrProviderUnavailable, what, err)
 }
 
-// Refresh implements RefreshConnector. With a refresh token in the
-// connector data it redeems it (the provider may rotate it: the new data
-// replaces the old), re-reads the claims and returns the current identity;
-// invalid_grant means the provider no longer vouches for the user
-// (ErrUserGone). Without a refresh token there is nothing to ask, and id
-// is returned as given.
+// Refresh implements RefreshConnector (SPEC AS-6: the re-check of a
+// user). With a refresh token in the connector data it redeems it (the
+// provider may rotate it: the new data replaces the old), re-reads the
+// claims and returns the current identity; invalid_grant means the
+// provider no longer vouches for the user (ErrUserGone).
+//
+// Without a refresh token (a provider that issues none without
+// offline_access, Google without access_type=offline) the stored access
+// token is the only proof left: while it is unexpired, the userinfo
+// endpoint is asked with it, and refusing it (401 or 403: the token was
+// revoked, the user disabled) is ErrUserGone, while a 200 updates groups
+// and email as a refresh does. Once it has expired, or when the provider
+// has no userinfo endpoint, the provider can no longer vouch for the user
+// and the answer is ErrUserGone too: returning the identity unchanged
+// would let a user disabled at the provider keep a grant for the whole
+// family lifetime. The family is revoked and the client sends the user
+// through a login, which checks the user for real. So without a refresh
+// token a grant lasts until the provider's access token expires, plus at
+// most the caller's re-check interval.
 func (o *OIDC) Refresh(ctx context.Context, id Identity) (Identity, error) {
 	old, err := decodeTokens(id.ConnectorData)
 	if err != nil {
 		return id, err
 	}
 	if old.RefreshToken == "" {
-		return id, nil
+		return o.recheckByUserinfo(ctx, id, old)
 	}
 	d, err := o.discover(ctx)
 	if err != nil {
@@ -478,20 +521,57 @@ func (o *OIDC) Refresh(ctx context.Context, id Identity) (Identity, error) {
 	if err := o.addUserinfo(ctx, d, tok.AccessToken, id.Subject, claims); err != nil {
 		return spent, err
 	}
+	return o.updated(id, claims, data), nil
+}
+
+// recheckByUserinfo is Refresh without a refresh token (see there). The
+// connector data is returned unchanged.
+func (o *OIDC) recheckByUserinfo(ctx context.Context, id Identity, old oidcTokens) (Identity, error) {
+	if old.AccessToken == "" || (!old.Expiry.IsZero() && !o.now().Before(old.Expiry)) {
+		return id, fmt.Errorf("%w: oidc: cannot re-check: no refresh token and the access token expired; request offline access", ErrUserGone)
+	}
+	d, err := o.discover(ctx)
+	if err != nil {
+		return id, err
+	}
+	if d.userinfo == "" {
+		return id, fmt.Errorf("%w: oidc: cannot re-check: no refresh token and no userinfo endpoint; request offline access", ErrUserGone)
+	}
+	status, info, err := o.fetchUserinfo(ctx, d, old.AccessToken, id.Subject)
+	switch {
+	case err != nil:
+		return id, err
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		// The provider no longer honours the token it issued: revoked,
+		// or the user disabled or deleted.
+		return id, fmt.Errorf("%w: oidc: userinfo refused the access token (%d)", ErrUserGone, status)
+	case status != http.StatusOK:
+		return id, fmt.Errorf("oidc: userinfo answered %d", status)
+	}
+	if info == nil {
+		info = map[string]any{}
+	}
+	return o.updated(id, info, id.ConnectorData), nil
+}
+
+// updated is id after a re-check that read claims: groups and email are
+// replaced when the claims carry them and kept otherwise (not re-read, so
+// not dropped); data becomes the connector data.
+func (o *OIDC) updated(id Identity, claims map[string]any, data []byte) Identity {
 	if len(claims) == 0 {
 		// Neither a new ID token nor a userinfo answer: what we knew stands.
 		id.ConnectorData = data
-		return id, nil
+		return id
 	}
 	next := o.identity(id.Subject, claims)
 	if _, ok := claims[o.groupsClaim]; !ok {
-		next.Groups = id.Groups // not re-read, so not dropped
+		next.Groups = id.Groups
 	}
 	if _, ok := claims["email"]; !ok {
 		next.Email, next.EmailVerified = id.Email, id.EmailVerified
 	}
 	next.ConnectorData = data
-	return next, nil
+	return next
 }
 
 // ConfigHash implements TokenConnector: tokens are bound to the issuer and

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -309,19 +310,199 @@ func TestOIDCRefreshUserDisabled(t *testing.T) {
 	}
 }
 
-// TestOIDCRefreshWithoutRefreshToken: nothing to redeem, the identity
-// stands unchanged.
-func TestOIDCRefreshWithoutRefreshToken(t *testing.T) {
+// noRefreshLogin logs the user in at an OP that issues no refresh token
+// (set adjusts the OP first) and returns the identity and the number of
+// token requests the login cost.
+func noRefreshLogin(t *testing.T, set func(*fakeoidc.OP), opts ...login.OIDCOption) (*fakeoidc.OP, *login.OIDC, login.Identity) {
+	t.Helper()
 	op := fakeoidc.New(t)
-	op.Set(func(op *fakeoidc.OP) { op.NoRefresh = true })
-	c := newOIDC(t, op)
+	op.Set(func(op *fakeoidc.OP) {
+		op.NoRefresh = true
+		if set != nil {
+			set(op)
+		}
+	})
+	c := newOIDC(t, op, opts...)
 	id, err := loginOIDC(t, op, c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	next, err := c.Refresh(context.Background(), id)
-	if err != nil || string(next.ConnectorData) != string(id.ConnectorData) || !slices.Equal(next.Groups, id.Groups) {
-		t.Fatalf("Refresh = %+v, %v", next, err)
+	var data map[string]any
+	if json.Unmarshal(id.ConnectorData, &data) != nil || data["refresh_token"] != nil {
+		t.Fatalf("connector data holds a refresh token: %s", id.ConnectorData)
+	}
+	return op, c, id
+}
+
+// TestOIDCRecheckWithoutRefreshToken (SPEC AS-6): without a refresh token
+// the re-check asks the userinfo endpoint with the stored access token.
+// An answer updates groups and email; a provider refusing the token (the
+// user disabled) is ErrUserGone, the verdict that revokes the family; a
+// 5xx is ErrProviderUnavailable, not a verdict.
+func TestOIDCRecheckWithoutRefreshToken(t *testing.T) {
+	t.Run("userinfo answers: groups and email updated", func(t *testing.T) {
+		op, c, id := noRefreshLogin(t, func(op *fakeoidc.OP) { op.User.InUserinfo = true })
+		if !slices.Equal(id.Groups, []string{"staff"}) {
+			t.Fatalf("login groups = %v", id.Groups)
+		}
+		var calls, tokens int
+		op.Set(func(op *fakeoidc.OP) {
+			op.User.Groups = []string{"staff", "admins"}
+			op.User.Email, op.User.EmailVerified = "carol@new.test", false
+			calls, tokens = op.UserinfoCalls, op.TokenRequests
+		})
+		next, err := c.Refresh(context.Background(), id)
+		if err != nil {
+			t.Fatalf("Refresh: %v", err)
+		}
+		if !slices.Equal(next.Groups, []string{"staff", "admins"}) || next.Email != "carol@new.test" || next.EmailVerified ||
+			next.Subject != "user-1" || string(next.ConnectorData) != string(id.ConnectorData) {
+			t.Fatalf("re-checked identity = %+v", next)
+		}
+		op.Set(func(op *fakeoidc.OP) {
+			if op.UserinfoCalls != calls+1 || op.TokenRequests != tokens {
+				t.Errorf("userinfo calls %d -> %d, token requests %d -> %d; want one userinfo call and no token request",
+					calls, op.UserinfoCalls, tokens, op.TokenRequests)
+			}
+		})
+	})
+	t.Run("userinfo without the claims: what was known stands", func(t *testing.T) {
+		op, c, id := noRefreshLogin(t, nil) // email and groups in the ID token only
+		op.Set(func(op *fakeoidc.OP) { op.User.Groups = []string{"other"} })
+		next, err := c.Refresh(context.Background(), id)
+		if err != nil || !slices.Equal(next.Groups, []string{"staff"}) || next.Email != "carol@idp.test" || !next.EmailVerified {
+			t.Fatalf("Refresh = %+v, %v", next, err)
+		}
+	})
+	for _, status := range []int{http.StatusUnauthorized, http.StatusForbidden} {
+		t.Run(fmt.Sprintf("user disabled: userinfo %d", status), func(t *testing.T) {
+			op, c, id := noRefreshLogin(t, nil)
+			op.Set(func(op *fakeoidc.OP) { op.UserinfoStatus = status })
+			if _, err := c.Refresh(context.Background(), id); !errors.Is(err, login.ErrUserGone) {
+				t.Fatalf("Refresh = %v, want ErrUserGone", err)
+			}
+		})
+	}
+	t.Run("token revoked at the provider", func(t *testing.T) {
+		_, c, id := noRefreshLogin(t, nil)
+		if err := c.RevokeTokens(context.Background(), id.ConnectorData); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Refresh(context.Background(), id); !errors.Is(err, login.ErrUserGone) {
+			t.Fatalf("Refresh = %v, want ErrUserGone", err)
+		}
+	})
+	for _, status := range []int{http.StatusInternalServerError, http.StatusServiceUnavailable} {
+		t.Run(fmt.Sprintf("userinfo %d is no verdict", status), func(t *testing.T) {
+			op, c, id := noRefreshLogin(t, nil)
+			op.Set(func(op *fakeoidc.OP) { op.UserinfoStatus = status })
+			_, err := c.Refresh(context.Background(), id)
+			if !errors.Is(err, login.ErrProviderUnavailable) || errors.Is(err, login.ErrUserGone) {
+				t.Fatalf("Refresh = %v, want ErrProviderUnavailable only", err)
+			}
+		})
+	}
+	t.Run("unknown expiry: still asked", func(t *testing.T) {
+		op, c, id := noRefreshLogin(t, nil)
+		var data map[string]any
+		if err := json.Unmarshal(id.ConnectorData, &data); err != nil {
+			t.Fatal(err)
+		}
+		delete(data, "expiry")
+		id.ConnectorData, _ = json.Marshal(data)
+		op.Set(func(op *fakeoidc.OP) { op.UserinfoStatus = http.StatusUnauthorized })
+		if _, err := c.Refresh(context.Background(), id); !errors.Is(err, login.ErrUserGone) {
+			t.Fatalf("Refresh = %v, want ErrUserGone from the userinfo answer", err)
+		}
+		op.Set(func(op *fakeoidc.OP) { op.UserinfoStatus = 0 })
+		if _, err := c.Refresh(context.Background(), id); err != nil {
+			t.Fatalf("Refresh with a live token of unknown expiry: %v", err)
+		}
+	})
+}
+
+// TestOIDCRecheckWithoutRefreshTokenExpired (SPEC AS-6): once the access
+// token has expired (by the connector's clock), or with no userinfo
+// endpoint or no stored tokens, the provider cannot vouch for the user:
+// ErrUserGone, so the family is revoked and the user logs in again,
+// instead of the identity standing unchecked for the family's lifetime.
+func TestOIDCRecheckWithoutRefreshTokenExpired(t *testing.T) {
+	t.Run("access token expired", func(t *testing.T) {
+		clk := clock.New(time.Now())
+		op, c, id := noRefreshLogin(t, nil, login.WithClock(clk.Now))
+		_, exp, err := c.AccessToken(id.ConnectorData)
+		if err != nil || exp.IsZero() {
+			t.Fatalf("AccessToken expiry = %v, %v", exp, err)
+		}
+		clk.Set(exp.Add(-time.Minute))
+		if _, err := c.Refresh(context.Background(), id); err != nil {
+			t.Fatalf("Refresh a minute before expiry: %v", err)
+		}
+		var calls int
+		op.Set(func(op *fakeoidc.OP) { calls = op.UserinfoCalls })
+		clk.Set(exp.Add(time.Second))
+		_, err = c.Refresh(context.Background(), id)
+		if !errors.Is(err, login.ErrUserGone) || !strings.Contains(err.Error(), "request offline access") {
+			t.Fatalf("Refresh after expiry = %v, want ErrUserGone asking for offline access", err)
+		}
+		op.Set(func(op *fakeoidc.OP) {
+			if op.UserinfoCalls != calls {
+				t.Errorf("userinfo asked with an expired token")
+			}
+		})
+	})
+	t.Run("no userinfo endpoint", func(t *testing.T) {
+		_, c, id := noRefreshLogin(t, func(op *fakeoidc.OP) { op.NoUserinfo = true })
+		if _, err := c.Refresh(context.Background(), id); !errors.Is(err, login.ErrUserGone) {
+			t.Fatalf("Refresh = %v, want ErrUserGone", err)
+		}
+	})
+	t.Run("no stored tokens", func(t *testing.T) {
+		_, c, id := noRefreshLogin(t, nil)
+		id.ConnectorData = nil
+		if _, err := c.Refresh(context.Background(), id); !errors.Is(err, login.ErrUserGone) {
+			t.Fatalf("Refresh = %v, want ErrUserGone", err)
+		}
+	})
+}
+
+// TestOIDCAuthParams: configured auth_params reach the authorization
+// request, and (attack test) none can replace what binds the answer to
+// this login: state, nonce, the PKCE challenge and method, the client,
+// redirect URI, scope and response type keep mcpgate's values, each sent
+// once, and the login still completes.
+func TestOIDCAuthParams(t *testing.T) {
+	op := fakeoidc.New(t)
+	p := oidcProvider(op.Issuer)
+	p.AuthParams = map[string]string{"access_type": "offline", "prompt": "consent"}
+	for _, k := range config.ReservedAuthParams {
+		p.AuthParams[k] = "attacker"
+	}
+	c, err := login.NewOIDC(p, login.WithHTTPClient(op.Client()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFlow()
+	q := browse(t, op, c, f)
+	if _, err := c.HandleCallback(context.Background(), callbackURL, q, f.verifier, f.nonce); err != nil {
+		t.Fatalf("login with auth_params: %v", err)
+	}
+	sum := sha256.Sum256([]byte(f.verifier))
+	sent := op.AuthorizeRequests()[0]
+	for k, want := range map[string]string{
+		"access_type": "offline", "prompt": "consent",
+		"state": f.state, "nonce": f.nonce,
+		"code_challenge": base64.RawURLEncoding.EncodeToString(sum[:]), "code_challenge_method": "S256",
+		"client_id": fakeoidc.ClientID, "redirect_uri": callbackURL, "scope": "openid profile email", "response_type": "code",
+	} {
+		if got := sent[k]; len(got) != 1 || got[0] != want {
+			t.Errorf("authorization request %s = %q, want %q", k, got, want)
+		}
+	}
+	for _, k := range []string{"resource", "request", "request_uri"} {
+		if sent.Has(k) {
+			t.Errorf("authorization request carries %s=%q", k, sent[k])
+		}
 	}
 }
 

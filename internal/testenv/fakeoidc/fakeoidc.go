@@ -67,6 +67,12 @@ type OP struct {
 	UserinfoCalls int
 	Refreshes     int // refresh_token grants answered with new tokens
 
+	// UserinfoStatus, when set, is the status the userinfo endpoint
+	// answers every request with (401 for a disabled user, 5xx).
+	UserinfoStatus int
+	// NoUserinfo leaves userinfo_endpoint out of discovery.
+	NoUserinfo bool
+
 	// ExpiresIn is the expires_in, in seconds, of access tokens issued
 	// from now on; 0 means 3600.
 	ExpiresIn int
@@ -231,6 +237,9 @@ func (op *OP) discovery(w http.ResponseWriter, _ *http.Request) {
 	if !op.NoRevocation {
 		md["revocation_endpoint"] = op.Issuer + "/revoke"
 	}
+	if op.NoUserinfo {
+		delete(md, "userinfo_endpoint")
+	}
 	writeJSON(w, http.StatusOK, md)
 }
 
@@ -391,6 +400,13 @@ func (op *OP) userinfo(w http.ResponseWriter, r *http.Request) {
 	op.mu.Lock()
 	defer op.mu.Unlock()
 	op.UserinfoCalls++
+	if op.UserinfoStatus != 0 {
+		if op.UserinfoStatus == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		}
+		w.WriteHeader(op.UserinfoStatus)
+		return
+	}
 	if !ok || !op.access[tok] {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		w.WriteHeader(http.StatusUnauthorized)

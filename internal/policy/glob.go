@@ -59,29 +59,43 @@ func compileGlob(pattern string) (*regexp.Regexp, error) {
 }
 
 // writeClass translates the character class at the start of s ("[...]")
-// and returns how many bytes it used.
+// and returns how many bytes it used. An inverted range ("[9-0]") is
+// valid to path.Match and matches nothing; a regexp refuses it, so it is
+// left out, and a class left empty matches nothing (or, negated, any
+// character), as in path.Match.
 func writeClass(b *strings.Builder, s string) (int, error) {
 	i := 1
-	b.WriteByte('[')
-	if i < len(s) && s[i] == '^' {
-		b.WriteByte('^')
+	negated := i < len(s) && s[i] == '^'
+	if negated {
 		i++
 	}
+	var items strings.Builder
 	for first := true; ; first = false {
 		if i >= len(s) {
 			return 0, errors.New("unterminated character class")
 		}
 		if s[i] == ']' && !first {
-			b.WriteByte(']')
+			switch {
+			case items.Len() > 0 && negated:
+				fmt.Fprintf(b, "[^%s]", items.String())
+			case items.Len() > 0:
+				fmt.Fprintf(b, "[%s]", items.String())
+			case negated:
+				b.WriteString(`[\x{0}-\x{10ffff}]`)
+			default:
+				b.WriteString(`[^\x{0}-\x{10ffff}]`)
+			}
 			return i + 1, nil
 		}
 		lo, n := classChar(s[i:])
 		i += n
-		fmt.Fprintf(b, `\x{%x}`, lo)
+		hi := lo
 		if i < len(s) && s[i] == '-' {
-			hi, n := classChar(s[i+1:])
+			hi, n = classChar(s[i+1:])
 			i += 1 + n
-			fmt.Fprintf(b, `-\x{%x}`, hi)
+		}
+		if lo <= hi {
+			fmt.Fprintf(&items, `\x{%x}-\x{%x}`, lo, hi)
 		}
 	}
 }

@@ -49,6 +49,10 @@ func TestGlob(t *testing.T) {
 		{"*_admin", "users_admin", true},
 		{"*_admin", "users_admin\n", false},
 		{"*", "multi\nline", true},
+		// An inverted range is valid to path.Match and matches nothing.
+		{"[9-0]x", "5x", false},
+		{"[9-0a]x", "ax", true},
+		{"[^9-0]x", "5x", true},
 	}
 	for _, c := range cases {
 		re, err := compileGlob(c.pattern)

@@ -157,12 +157,17 @@ func (rt *route) withinLimits(w http.ResponseWriter, r *http.Request, pr Princip
 		return true
 	}
 	var tools []string
+	messages := 0
 	for _, m := range in.Messages {
-		if m.Kind != jsonrpc.KindResponse && m.Method == policy.KindTool {
+		if m.Kind == jsonrpc.KindResponse {
+			continue // the client answering the server: not a call
+		}
+		messages++
+		if m.Method == policy.KindTool {
 			tools = append(tools, m.Name)
 		}
 	}
-	if g.AllowMCP(w, r, rt.up.Name, pr.Subject, tools) {
+	if g.AllowMCP(w, r, rt.up.Name, pr.Subject, messages, tools) {
 		return true
 	}
 	writeRPCError(w, r, http.StatusTooManyRequests, singleID(in), codeRateLimited, "rate limit exceeded")

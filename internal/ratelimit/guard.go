@@ -90,18 +90,19 @@ func (g *Guard) Allow(w http.ResponseWriter, r *http.Request, endpoint string, l
 }
 
 // AllowMCP applies the MCP limits to one request of subject on upstream:
-// mcp_user once per tool call in the body and at least once (a JSON-RPC
-// batch of N tools/call costs N, or batching would multiply the per-user
-// limit by the batch size), then mcp_user_tool for each tool called. The
-// first refusal refuses the whole request; the units already counted stay
-// spent, so a client cannot probe its quota for free. The tool key is
+// mcp_user once per message in the body that is not a response, and at
+// least once (a JSON-RPC batch of N requests or notifications costs N, or
+// batching would multiply the per-user limit by the batch size), then
+// mcp_user_tool for each tool called (tools: one entry per tools/call).
+// The first refusal refuses the whole request; the units already counted
+// stay spent, so a client cannot probe its quota for free. The tool key is
 // "<upstream>/<tool>", so two upstreams' tools of the same name count
 // apart. The proxy calls it after its policy step, so only calls the
 // policy allowed are counted, and answers a refusal with 429 and a
 // JSON-RPC error.
-func (g *Guard) AllowMCP(w http.ResponseWriter, r *http.Request, upstream, subject string, tools []string) bool {
+func (g *Guard) AllowMCP(w http.ResponseWriter, r *http.Request, upstream, subject string, messages int, tools []string) bool {
 	endpoint := "mcp:" + upstream
-	for range max(1, len(tools)) {
+	for range max(1, messages, len(tools)) {
 		if !g.Allow(w, r, endpoint, g.MCPUser, ByUser(subject)) {
 			return false
 		}

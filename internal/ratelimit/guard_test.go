@@ -91,7 +91,7 @@ func TestGuardAllowMCP(t *testing.T) {
 		w := httptest.NewRecorder()
 		r := httptest.NewRequest(http.MethodPost, "/mcp/files", nil)
 		r.Header.Set("Authorization", "Bearer secret-token-value")
-		return g.AllowMCP(w, r, "files", user, tools), w.Header()
+		return g.AllowMCP(w, r, "files", user, len(tools), tools), w.Header()
 	}
 	for i := range 2 {
 		if ok, _ := call("local:alice", "search"); !ok {
@@ -110,7 +110,7 @@ func TestGuardAllowMCP(t *testing.T) {
 	}
 	// The same tool name on another upstream counts apart.
 	w := httptest.NewRecorder()
-	if !g.AllowMCP(w, httptest.NewRequest(http.MethodPost, "/mcp/other", nil), "other", "local:alice", []string{"search"}) {
+	if !g.AllowMCP(w, httptest.NewRequest(http.MethodPost, "/mcp/other", nil), "other", "local:alice", 1, []string{"search"}) {
 		t.Fatal("search on another upstream shares files' quota")
 	}
 	// alice has used 5 of mcp_user's 5 (the refused request counted
@@ -186,7 +186,7 @@ func TestGuardRefusesAbandonedRequest(t *testing.T) {
 	cancel()
 	w := httptest.NewRecorder()
 	r := httptest.NewRequest(http.MethodPost, "/mcp/files", nil).WithContext(ctx)
-	if g.AllowMCP(w, r, "files", "local:alice", []string{"search"}) {
+	if g.AllowMCP(w, r, "files", "local:alice", 1, []string{"search"}) {
 		t.Fatal("a request whose context ended passed the limit check uncounted")
 	}
 	if w.Header().Get("RateLimit-Policy") != "" || len(rec.events) != 0 || len(rec.limited) != 0 {

@@ -21,7 +21,7 @@ func TestAllowMCPBatchCostsEachCall(t *testing.T) {
 		Limiter: &Memory{Now: func() time.Time { return now }},
 	}
 	allow := func(tools ...string) bool {
-		return g.AllowMCP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/mcp/files", nil), "files", "local:alice", tools)
+		return g.AllowMCP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/mcp/files", nil), "files", "local:alice", len(tools), tools)
 	}
 	batch := make([]string, 9)
 	for i := range batch {
@@ -35,6 +35,29 @@ func TestAllowMCPBatchCostsEachCall(t *testing.T) {
 	}
 	if allow("search") {
 		t.Fatal("an 11th call allowed: the batch of 9 cost less than 9")
+	}
+}
+
+// TestAllowMCPBatchCostsEachMessage: every request or notification in a
+// batch costs one unit of mcp_user, whatever its method, so a batch of
+// resources/read or tools/list cannot multiply the per-user limit either.
+func TestAllowMCPBatchCostsEachMessage(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	g := &Guard{
+		Limits:  Limits{MCPUser: Limit{Name: "mcp_user", Burst: 10, Every: time.Hour}, MCPUserTool: Limit{Name: "mcp_user_tool", Burst: 100, Every: time.Hour}},
+		Limiter: &Memory{Now: func() time.Time { return now }},
+	}
+	allow := func(messages int, tools ...string) bool {
+		return g.AllowMCP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/mcp/files", nil), "files", "local:alice", messages, tools)
+	}
+	if !allow(8, "search") { // a batch of 7 reads and one tool call
+		t.Fatal("a batch of 8 within a burst of 10 refused")
+	}
+	if !allow(2) {
+		t.Fatal("units 9 and 10 refused")
+	}
+	if allow(1) {
+		t.Fatal("an 11th message allowed: the batch of 8 cost less than 8")
 	}
 }
 

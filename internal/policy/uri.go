@@ -42,6 +42,15 @@ func CanonicalURI(uri string) (string, bool) {
 		if strings.ContainsAny(authority, "\\%\x00") {
 			return "", false
 		}
+		// A non-ASCII authority has no one canonical form: an upstream
+		// applying IDNA mapping reads "\u212Aeep.example" (Kelvin sign) as
+		// keep.example, which a rule on keep.example would not cover here.
+		// It is refused; real hosts are sent in their ASCII (punycode) form.
+		for i := 0; i < len(authority); i++ {
+			if authority[i] >= 0x80 {
+				return "", false
+			}
+		}
 	}
 	path, ok := decodePath(rest)
 	if !ok {

@@ -55,7 +55,7 @@ func CheckDepth(raw []byte) error {
 
 // jwksShape reports whether jwks is a JWK Set as RFC 7517 §5 defines it:
 // an object whose "keys" member is an array of objects, whose members are
-// strings or arrays of strings (x5c, key_ops), nested no deeper than a set
+// scalars or arrays of strings (x5c, key_ops), nested no deeper than a set
 // can be. Anything else (a junk value stored and echoed back to whoever
 // reads the registration) is refused.
 func jwksShape(jwks json.RawMessage) bool {
@@ -76,7 +76,9 @@ func jwksShape(jwks json.RawMessage) bool {
 		}
 		for _, v := range k {
 			switch v := v.(type) {
-			case string:
+			case string, bool, float64:
+				// Scalars: registered members such as "ext" (a boolean,
+				// RFC 7517 §4 via WebCrypto's exportKey("jwk")).
 			case []any:
 				for _, e := range v {
 					if _, ok := e.(string); !ok {

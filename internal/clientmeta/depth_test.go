@@ -36,7 +36,7 @@ func TestValidateRefusesJunkJWKS(t *testing.T) {
 		"deep array":   nested(9),
 		"not a set":    `{"a":1}`,
 		"keys not arr": `{"keys":{"kty":"EC"}}`,
-		"number key":   `{"keys":[{"kty":"EC","x":1}]}`,
+		"object key":   `{"keys":[{"kty":"EC","x":{"a":"b"}}]}`,
 		"null key":     `{"keys":[null]}`,
 		"nested x5c":   `{"keys":[{"kty":"EC","x5c":[["a"]]}]}`,
 	} {
@@ -53,6 +53,12 @@ func TestValidateRefusesJunkJWKS(t *testing.T) {
 	json.Unmarshal([]byte(strings.Replace(base, "%s", `{"keys":[{"kty":"EC","crv":"P-256","x":"a","y":"b","x5c":["c"]}]}`, 1)), &m)
 	if err := DefaultPolicy().Validate(&m); err != nil {
 		t.Fatalf("a real JWK Set is refused: %v", err)
+	}
+	// WebCrypto's exportKey("jwk") adds "ext": true (and key_ops).
+	m = Metadata{}
+	json.Unmarshal([]byte(strings.Replace(base, "%s", `{"keys":[{"kty":"EC","crv":"P-256","x":"a","y":"b","ext":true,"key_ops":["verify"]}]}`, 1)), &m)
+	if err := DefaultPolicy().Validate(&m); err != nil {
+		t.Fatalf("a WebCrypto-exported JWK Set is refused: %v", err)
 	}
 }
 

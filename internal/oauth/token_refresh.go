@@ -67,8 +67,11 @@ func (p *Provider) refreshScopes(r *http.Request, fam storage.RefreshFamily) ([]
 	if raw == "" {
 		return fam.Scopes, nil
 	}
+	if len(raw) > maxScopeLen { // before parsing: its de-duplication is quadratic
+		return nil, errInvalidScope("The requested scope exceeds the grant.")
+	}
 	requested, ok := parseScope(raw)
-	if !ok || len(raw) > maxScopeLen || !p.scopes.Covers(fam.Scopes, requested) {
+	if !ok || !p.scopes.Covers(fam.Scopes, requested) {
 		return nil, errInvalidScope("The requested scope exceeds the grant.")
 	}
 	return requested, nil

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,27 +30,6 @@ func tokenFrom(g *testenv.Gateway, addr string, form url.Values, clientID, secre
 			r.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(secret))
 		}
 	})
-}
-
-// metricValue reads one sample from g's /metrics, 0 when absent.
-func metricValue(t *testing.T, g *testenv.Gateway, series string) float64 {
-	t.Helper()
-	resp, err := http.Get(g.HTTP.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), series+" "); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				t.Fatalf("%s: %v", series, err)
-			}
-			return f
-		}
-	}
-	return 0
 }
 
 // requireTooMany checks a 429 from a JSON endpoint exactly: the headers
@@ -129,7 +107,7 @@ func TestTokenFloodFromOneAddress(t *testing.T) {
 	r = tokenFrom(g, attacker, url.Values{"grant_type": {"refresh_token"}}, "attacker", "")
 	requireTooMany(t, r, "1", `"token_ip";q=100;w=10`, `"token_ip";r=0;t=10`)
 
-	if n := metricValue(t, g, `mcpgate_rate_limited_total{limit="token_ip"}`); n != float64(refused.Load()+1) {
+	if n := g.Metric(t, `mcpgate_rate_limited_total{limit="token_ip"}`); n != float64(refused.Load()+1) {
 		t.Fatalf("mcpgate_rate_limited_total{limit=token_ip} = %v, want %d", n, refused.Load()+1)
 	}
 	events := g.AuditEvents("rate_limit_exceeded")
@@ -172,7 +150,7 @@ func TestRateLimitMemoryBoundedUnderAddressFlood(t *testing.T) {
 			}
 		}
 	}
-	if n := metricValue(t, g, "mcpgate_rate_limit_keys"); n > 1000 || n < 500 {
+	if n := g.Metric(t, "mcpgate_rate_limit_keys"); n > 1000 || n < 500 {
 		t.Fatalf("mcpgate_rate_limit_keys = %v after 3,000 addresses, want at most max_keys (1000)", n)
 	}
 }
@@ -272,7 +250,7 @@ func TestInstancesShareRateLimits(t *testing.T) {
 		r := tokenFrom(g, "198.51.100.99", bad, testenv.ConfidentialClient, testenv.ConfidentialSecret)
 		requireTooMany(t, r, "3600", `"token_client";q=6;w=21600`, `"token_client";r=0;t=21600`)
 	}
-	if n := metricValue(t, a, "mcpgate_rate_limit_backend_errors_total"); n != 0 {
+	if n := a.Metric(t, "mcpgate_rate_limit_backend_errors_total"); n != 0 {
 		t.Fatalf("%v Redis errors; the limits were not shared through Redis", n)
 	}
 }
@@ -335,7 +313,7 @@ func TestRateLimitsWithRedisDown(t *testing.T) {
 	}
 	r := tokenFrom(g, "203.0.113.9", url.Values{}, "x", "")
 	requireTooMany(t, r, "3600", `"token_ip";q=2;w=7200`, `"token_ip";r=0;t=7200`)
-	if n := metricValue(t, g, "mcpgate_rate_limit_backend_errors_total"); n < 1 {
+	if n := g.Metric(t, "mcpgate_rate_limit_backend_errors_total"); n < 1 {
 		t.Fatal("the Redis failure was not counted")
 	}
 	resp, err := http.Get(g.HTTP.URL + "/readyz")

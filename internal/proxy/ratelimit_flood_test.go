@@ -1,11 +1,9 @@
 package proxy_test
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,27 +13,6 @@ import (
 	"github.com/mcpgate/mcpgate/internal/config"
 	"github.com/mcpgate/mcpgate/internal/testenv"
 )
-
-// gatewayMetric reads one sample from g's /metrics, 0 when absent.
-func gatewayMetric(t *testing.T, g *testenv.Gateway, series string) float64 {
-	t.Helper()
-	resp, err := g.Client().Get(g.HTTP.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), series+" "); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				t.Fatalf("%s: %v", series, err)
-			}
-			return f
-		}
-	}
-	return 0
-}
 
 // floodAnswer is what one flood request got back.
 type floodAnswer struct {
@@ -114,10 +91,10 @@ func TestMCPFloodFromOneAddressSparesAnother(t *testing.T) {
 	if passed.Load() != 100 || refused.Load() != workers*each-100 {
 		t.Fatalf("%d passed, %d refused; want exactly the burst (100) through", passed.Load(), refused.Load())
 	}
-	if n := gatewayMetric(t, g, "mcpgate_rate_limit_keys"); n < 1 || n > 10 {
+	if n := g.Metric(t, "mcpgate_rate_limit_keys"); n < 1 || n > 10 {
 		t.Fatalf("mcpgate_rate_limit_keys = %v after a one-user flood, want a handful", n)
 	}
-	if n := gatewayMetric(t, g, `mcpgate_rate_limited_total{limit="mcp_user"}`); n != float64(workers*each-100) {
+	if n := g.Metric(t, `mcpgate_rate_limited_total{limit="mcp_user"}`); n != float64(workers*each-100) {
 		t.Fatalf("mcp_user refusals counted %v, want %d", n, workers*each-100)
 	}
 }
@@ -184,7 +161,7 @@ func TestMCPToolNameFloodBounded(t *testing.T) {
 			t.Fatalf("batch %d of distinct tools: %d %s", b, r.Status, r.Body)
 		}
 	}
-	if n := gatewayMetric(t, g, "mcpgate_rate_limit_keys"); n > 1000 || n < 500 {
+	if n := g.Metric(t, "mcpgate_rate_limit_keys"); n > 1000 || n < 500 {
 		t.Fatalf("mcpgate_rate_limit_keys = %v after %d distinct tools, want at most max_keys (1000)", n, batches*per)
 	}
 	// The same long tool twice: the second is refused and audited.

@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -265,3 +267,25 @@ func (b *Buffer) String() string {
 var _ io.Writer = (*Buffer)(nil)
 
 func listen(addr string) (net.Listener, error) { return net.Listen("tcp", addr) }
+
+// Metric reads one sample (series, labels included, as exposed) from the
+// gateway's /metrics; 0 when it is absent.
+func (g *Gateway) Metric(t testing.TB, series string) float64 {
+	t.Helper()
+	resp, err := g.Client().Get(g.HTTP.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", series, err)
+			}
+			return f
+		}
+	}
+	return 0
+}

@@ -78,6 +78,22 @@ func oidcTokens(t *testing.T, g *testenv.Gateway, b *testenv.Browser, op *fakeoi
 	return body
 }
 
+// oidcGrant logs b in at provider through op and redeems the code for a
+// grant on the files upstream; it returns the flow (for RefreshFlow) and
+// the refresh token.
+func oidcGrant(t *testing.T, g *testenv.Gateway, b *testenv.Browser, op *fakeoidc.OP, provider string) (testenv.Flow, string) {
+	t.Helper()
+	p, toIdP := toProvider(t, g, b, provider)
+	q := testenv.ClientRedirect(t, viaOP(t, b, op, toIdP), http.StatusFound, loopbackCB)
+	f := g.NewFlow(testenv.PublicClient, g.Resource(testenv.FilesPath))
+	f.PKCE, f.Code = p, q.Get("code")
+	tok := g.Exchange(f, nil)
+	if tok.Status != http.StatusOK || tok.Get("refresh_token") == "" {
+		t.Fatalf("exchange: %d %s", tok.Status, tok.Raw)
+	}
+	return f, tok.Get("refresh_token")
+}
+
 // requireNoInternals fails if a page shows anything of the server's
 // insides.
 func requireNoInternals(t *testing.T, resp testenv.Response) {
@@ -298,15 +314,7 @@ func TestOIDCRecheckThroughRefresh(t *testing.T) {
 	op := fakeoidc.New(t)
 	clk := testenv.NewClock(time.Now().Truncate(time.Second))
 	g := testenv.New(t, testenv.Options{Now: clk.Now, Connectors: []login.Connector{oidcConnector(t, "corp", op)}})
-	b := g.NewBrowser()
-	p, toIdP := toProvider(t, g, b, "corp")
-	q := testenv.ClientRedirect(t, viaOP(t, b, op, toIdP), http.StatusFound, loopbackCB)
-	f := g.NewFlow(testenv.PublicClient, g.Resource(testenv.FilesPath))
-	f.PKCE, f.Code = p, q.Get("code")
-	tok := g.Exchange(f, nil)
-	if tok.Status != http.StatusOK || tok.Get("refresh_token") == "" {
-		t.Fatalf("exchange: %d %s", tok.Status, tok.Raw)
-	}
+	f, refresh := oidcGrant(t, g, g.NewBrowser(), op, "corp")
 	stored := func() []byte {
 		u, err := g.Store().GetUpstreamToken(context.Background(), "corp:user-1", "corp")
 		if err != nil {
@@ -317,7 +325,7 @@ func TestOIDCRecheckThroughRefresh(t *testing.T) {
 	before := stored()
 
 	clk.Advance(20 * time.Minute) // due for a re-check
-	next := g.RefreshFlow(f, tok.Get("refresh_token"), nil)
+	next := g.RefreshFlow(f, refresh, nil)
 	if next.Status != http.StatusOK {
 		t.Fatalf("refresh with a re-check the IdP answers: %d %s", next.Status, next.Raw)
 	}

@@ -39,20 +39,12 @@ func TestOIDCRecheckWithoutUpstreamRefreshToken(t *testing.T) {
 				t.Fatal(err)
 			}
 			g := testenv.New(t, testenv.Options{Now: clk.Now, Connectors: []login.Connector{conn}})
-			b := g.NewBrowser()
-			p, toIdP := toProvider(t, g, b, "corp")
-			q := testenv.ClientRedirect(t, viaOP(t, b, op, toIdP), http.StatusFound, loopbackCB)
-			f := g.NewFlow(testenv.PublicClient, g.Resource(testenv.FilesPath))
-			f.PKCE, f.Code = p, q.Get("code")
-			tok := g.Exchange(f, nil)
-			if tok.Status != http.StatusOK || tok.Get("refresh_token") == "" {
-				t.Fatalf("exchange: %d %s", tok.Status, tok.Raw)
-			}
+			f, refresh := oidcGrant(t, g, g.NewBrowser(), op, "corp")
 
 			var calls int
 			op.Set(func(op *fakeoidc.OP) { calls = op.UserinfoCalls })
 			clk.Advance(20 * time.Minute) // due for a re-check; the IdP token lives
-			next := g.RefreshFlow(f, tok.Get("refresh_token"), nil)
+			next := g.RefreshFlow(f, refresh, nil)
 			if next.Status != http.StatusOK {
 				t.Fatalf("refresh with a re-check the IdP answers: %d %s", next.Status, next.Raw)
 			}
